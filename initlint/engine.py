@@ -1,0 +1,92 @@
+"""Lint one source text: parse, build the semantic model, run the enabled rules, apply `# noqa`."""
+
+from __future__ import annotations
+
+import ast
+import re
+import traceback
+
+from initlint.findings import FileError, Finding, Position
+from initlint.settings import Settings
+from initlint.source import SourceFile
+
+SYNTAX_ERROR_CODE = "INI999"
+SYNTAX_ERROR_NAME = "syntax-error"
+
+_NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.I)
+_FILE_NOQA_RE = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
+
+
+def might_matter(text: str) -> bool:
+    """Cheap pre-filter: a file with no framework import and no init vocabulary cannot have findings."""
+    return any(word in text for word in ("torch", "keras", "tensorflow", "init", "nn.", "weight"))
+
+
+def lint_source(path: str, text: str, settings: Settings | None = None) -> tuple[list[Finding], list[FileError]]:
+    """All findings for one file's text. Never raises: an internal error becomes a FileError."""
+    settings = settings or Settings()
+    source = SourceFile(path, text)
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        if not settings.enabled(SYNTAX_ERROR_CODE, True):
+            return [], []
+        return _apply_noqa(source, [_syntax_error_finding(source, exc)]), []
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        return [], [FileError(path, f"cannot parse: {exc}")]
+    if not might_matter(text):
+        return [], []
+    try:
+        findings = _run_rules(source, tree, settings)
+    except RecursionError:
+        return [], [FileError(path, "nesting too deep to analyse", internal=True)]
+    except Exception as exc:  # one file's internal error must not stop the others
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return [], [FileError(path, f"internal error: {type(exc).__name__}: {exc} "
+                                    f"(at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})", internal=True)]
+    return _apply_noqa(source, findings), []
+
+
+def _run_rules(source: SourceFile, tree: ast.Module, settings: Settings) -> list[Finding]:
+    from initlint.model.semantic import FileModel
+    from initlint.rules import all_rules
+
+    rules = [rule for rule in all_rules() if settings.enabled(rule.code, rule.default_enabled)]
+    if not rules:
+        return []
+    model = FileModel.build(source, tree)
+    findings: list[Finding] = []
+    for rule_cls in rules:
+        for violation in rule_cls().check(model):
+            start, end = source.node_range(violation.node)
+            findings.append(Finding(
+                code=rule_cls.code, name=rule_cls.name, message=violation.message, path=source.path,
+                start=start, end=end, noqa_row=start.row, fix=violation.fix, source_line=source.line(start.row),
+            ))
+    unique = {(f.code, f.start, f.message): f for f in findings}
+    return sorted(unique.values(), key=Finding.sort_key)
+
+
+def _syntax_error_finding(source: SourceFile, exc: SyntaxError) -> Finding:
+    row = exc.lineno or 1
+    # SyntaxError.offset is a 1-based character offset already.
+    column = max(exc.offset or 1, 1)
+    message = f"SyntaxError: {exc.msg}"
+    return Finding(SYNTAX_ERROR_CODE, SYNTAX_ERROR_NAME, message, source.path, Position(row, column),
+                   Position(row, column), noqa_row=row, source_line=source.line(row))
+
+
+def _apply_noqa(source: SourceFile, findings: list[Finding]) -> list[Finding]:
+    if not findings:
+        return findings
+    if any(_FILE_NOQA_RE.search(line) for line in source.lines if "noqa" in line):
+        return []
+    kept = []
+    for finding in findings:
+        match = _NOQA_RE.search(source.line(finding.noqa_row))
+        if match:
+            codes = match.group("codes")
+            if codes is None or finding.code in {c.strip().upper() for c in codes.split(",")}:
+                continue
+        kept.append(finding)
+    return kept

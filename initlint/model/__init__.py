@@ -1,0 +1,1 @@
+"""The semantic model: names, modules, flows and init sites of a file."""

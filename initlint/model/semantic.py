@@ -1,0 +1,248 @@
+"""The file's semantic model: every rule queries this instead of walking the tree again.
+
+Built once per file from the stdlib `ast`:
+  names    -> what each dotted name refers to (from the imports)
+  classes  -> module classes defined here, with their submodules (walker.py)
+  events   -> every init that reaches a parameter, in execution order (walker.py)
+  flow     -> what consumes each layer's output in `forward` (flow.py)
+  init_ops -> every call that writes a tensor, anywhere in the file (for the API-misuse rules)
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from initlint.catalog import torch as catalog
+from initlint.model.entities import (
+    BLOCK, CONTAINER, LAYER, ActivationUse, ClassModel, Dispatch, InitEvent, InitOp, ModuleNode, literal_value,
+)
+from initlint.model.flow import FlowAnalysis
+from initlint.model.initops import parse_init_call
+from initlint.model.names import Names, torch_nn_name
+from initlint.model.walker import Frame, NodeInstance, Walker
+from initlint.source import SourceFile
+
+_MODULE_BASES = frozenset({"Module"}) | catalog.CONTAINERS
+
+
+@dataclass(eq=False)
+class FileModel:
+    source: SourceFile
+    tree: ast.Module
+    names: Names
+    classes: dict[str, ClassModel] = field(default_factory=dict)
+    functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    standalone: list[ModuleNode] = field(default_factory=list)  # Sequential models built in script code
+    script_values: dict = field(default_factory=dict)
+    events: list[tuple[ModuleNode, InitEvent]] = field(default_factory=list)
+    dispatches: list[tuple[Dispatch, list[ModuleNode]]] = field(default_factory=list)
+    unguarded: list[tuple[InitOp, Dispatch, ModuleNode, str]] = field(default_factory=list)
+    apply_calls: list = field(default_factory=list)
+    wrapped_calls: list[tuple[ast.Call, ModuleNode]] = field(default_factory=list)
+    param_loops: list = field(default_factory=list)
+    init_ops_in_context: list = field(default_factory=list)
+    self_nodes: dict[int, ModuleNode] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------------------------ build
+
+    @classmethod
+    def build(cls, source: SourceFile, tree: ast.Module) -> "FileModel":
+        model = cls(source, tree, Names(tree))
+        model._collect_definitions()
+        walker = Walker(model)
+        for klass in model.classes.values():
+            walker.walk_class(klass)
+        model._walk_script(walker)
+        flow = FlowAnalysis(model)
+        for klass in model.classes.values():
+            flow.analyse_class(klass)
+        for node in model.standalone:
+            flow.run_standalone(node)
+        flow.finish_roots(list(model.classes.values()))
+        return model
+
+    def _collect_definitions(self) -> None:
+        for node in self.tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions.setdefault(node.name, node)
+        class_defs = [n for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)]
+        for node in class_defs:
+            if node.name in self.classes:
+                continue
+            klass = ClassModel(node.name, node, [self.names.qualname(b) or "?" for b in node.bases])
+            klass.methods = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            self.classes[node.name] = klass
+        for klass in self.classes.values():
+            for base in klass.base_names:
+                short = torch_nn_name(base)
+                if short is not None:
+                    klass.catalog_base = klass.catalog_base or short
+                elif base.startswith("<local>.") and base[8:] in self.classes and base[8:] != klass.name:
+                    klass.local_bases.append(self.classes[base[8:]])
+                elif base not in ("object", "?") or base == "?":
+                    klass.has_unknown_base = True
+        for klass in self.classes.values():
+            if klass.catalog_base is None:
+                inherited = _inherited_catalog_base(klass, set())
+                if inherited:
+                    klass.catalog_base = inherited
+        # Keep only classes that can be modules: a torch base, a local module base, or an unknown base.
+        self.classes = {name: k for name, k in self.classes.items()
+                        if k.catalog_base is not None or k.has_unknown_base or _has_module_ancestor(k, set())}
+
+    def _walk_script(self, walker: Walker) -> None:
+        """Script code: `model = Net(); model.apply(init)`, Sequential models, training scripts' `main()`."""
+        module_frame = Frame(env={})
+        bodies = [s for s in self.tree.body if not isinstance(s, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
+        self._exec_script(walker, bodies, module_frame)
+        self.script_values.update({k: v for k, v in module_frame.env.items() if v is not None})
+        for function in self.functions.values():
+            if self._looks_like_script(function):
+                frame = Frame(env={})
+                self._exec_script(walker, function.body, frame)
+
+    def _looks_like_script(self, function: ast.FunctionDef) -> bool:
+        """A top-level function that builds or initializes a model (not one passed to `apply`)."""
+        params = function.args.posonlyargs + function.args.args
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("apply", "modules"):
+                return True
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                qualname = self.names.qualname(node.value.func) or ""
+                if qualname.startswith("<local>.") and qualname[8:] in self.classes:
+                    return True
+                if torch_nn_name(qualname) == "Sequential":
+                    return True
+        return len(params) == 0
+
+    def _exec_script(self, walker: Walker, body: list[ast.stmt], frame: Frame) -> None:
+        for statement in body:
+            walker.exec_stmt(statement, frame)
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                value = frame.env.get(statement.targets[0].id)
+                if isinstance(value, ModuleNode) and not value.path and value.kind in (CONTAINER, LAYER):
+                    walker._set_path(value, "", statement.targets[0].id)
+                    value.display_prefix = ""
+                    value.path = statement.targets[0].id
+                    for index, child in enumerate(value.children):
+                        walker._set_path(child, f"{statement.targets[0].id}.{index}", "")
+                    if value.kind == CONTAINER and value not in self.standalone:
+                        self.standalone.append(value)
+
+    # ---------------------------------------------------------------------------------- queries
+
+    def activation_function(self, qualname: str, node: ast.AST | None) -> ActivationUse | None:
+        """An activation called as a function: `F.relu`, `torch.tanh`, `F.leaky_relu(x, 0.2)`."""
+        spec = None
+        label = qualname
+        if qualname.startswith("torch.nn.functional."):
+            spec = catalog.ACTIVATION_BY_FUNCTIONAL.get(qualname[len("torch.nn.functional."):])
+            label = "F." + qualname.rsplit(".", 1)[1]
+        elif qualname.startswith("torch."):
+            spec = catalog.ACTIVATION_BY_TORCH_FUNCTION.get(qualname[len("torch."):])
+        if spec is None:
+            return None
+        slope = None
+        if isinstance(node, ast.Call) and spec.slope_keyword:
+            for keyword in node.keywords:
+                if keyword.arg == spec.slope_keyword:
+                    slope = literal_value(keyword.value)
+            position = spec.slope_functional_position
+            if slope is None and position is not None and len(node.args) > position:
+                slope = literal_value(node.args[position])
+        return ActivationUse(spec, label, slope if isinstance(slope, (int, float)) else None, getattr(node, "lineno", 0))
+
+    @cached_property
+    def init_ops(self) -> list[InitOp]:
+        """Every call in the file that writes a tensor (nn.init, wrappers, in-place methods), in source order."""
+        ops = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call):
+                op = parse_init_call(node, self.names)
+                if op is not None:
+                    ops.append(op)
+        ops.sort(key=lambda op: (op.node.lineno, op.node.col_offset))
+        return ops
+
+    @cached_property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        out: dict[ast.AST, ast.AST] = {}
+        for node in ast.walk(self.tree):
+            for child in ast.iter_child_nodes(node):
+                out[child] = node
+        return out
+
+    def enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> ast.AST | None:
+        parent = self.parents.get(node)
+        while parent is not None and not isinstance(parent, kinds):
+            parent = self.parents.get(parent)
+        return parent
+
+    def all_nodes(self) -> list[ModuleNode]:
+        """Every module node in the file's models, each once."""
+        seen: set[int] = set()
+        out: list[ModuleNode] = []
+
+        def visit(node: ModuleNode) -> None:
+            if id(node) in seen:
+                return
+            seen.add(id(node))
+            out.append(node)
+            for child in node.children:
+                visit(child)
+
+        for klass in self.classes.values():
+            for child in klass.children:
+                visit(child)
+        for node in self.standalone:
+            visit(node)
+        for node, _event in self.events:
+            visit(node)
+        return out
+
+    def layers(self) -> list[ModuleNode]:
+        return [n for n in self.all_nodes() if n.kind == LAYER and n.spec is not None]
+
+    def owner_name(self, node: ModuleNode) -> str:
+        for klass in self.classes.values():
+            if node in klass.children or any(node is n for n in _descendants(klass.children)):
+                return klass.name
+        return node.display_prefix or node.path.split(".", 1)[0]
+
+    @cached_property
+    def transformer_style(self) -> bool:
+        """A file with attention and LayerNorm: `std=0.02`-style init is that family's convention."""
+        text = self.source.text
+        has_norm = "LayerNorm" in text or "RMSNorm" in text
+        has_attention = "attn" in text.lower() or "attention" in text.lower() or "MultiheadAttention" in text
+        return has_norm and has_attention
+
+
+def _descendants(nodes: list[ModuleNode]):
+    for node in nodes:
+        yield node
+        yield from _descendants(node.children)
+
+
+def _inherited_catalog_base(klass: ClassModel, seen: set) -> str | None:
+    if id(klass) in seen:
+        return None
+    seen.add(id(klass))
+    if klass.catalog_base:
+        return klass.catalog_base
+    for base in klass.local_bases:
+        found = _inherited_catalog_base(base, seen)
+        if found:
+            return found
+    return None
+
+
+def _has_module_ancestor(klass: ClassModel, seen: set) -> bool:
+    if id(klass) in seen:
+        return False
+    seen.add(id(klass))
+    if klass.catalog_base is not None or klass.has_unknown_base:
+        return True
+    return any(_has_module_ancestor(b, seen) for b in klass.local_bases)

@@ -1,0 +1,1126 @@
+"""Walk constructors and init code in execution order: which modules exist, and which init reaches each parameter.
+
+One interpreter serves `__init__` bodies, `reset_parameters` overrides, functions passed to `apply`, loops over
+`modules()` / `named_parameters()`, init helpers and script code (`model = Net(); model.apply(fn)`). It is a
+small abstract interpreter over `ast`: it binds names to module nodes, parameters and strings, evaluates the
+conditions init code dispatches on (`isinstance`, class names, `hasattr`, `is not None`, `'bias' in name`,
+`p.dim() > 1`) for each concrete module, and records an InitEvent per parameter written.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from initlint.catalog import torch as catalog
+from initlint.model.entities import (
+    ACTIVATION, BLOCK, CONTAINER, LAYER, TRANSPARENT, UNKNOWN, ActivationUse, ClassModel, Dispatch, InitEvent,
+    InitOp, ModuleNode, literal_value,
+)
+from initlint.model.initops import parse_init_call, split_param_target, strip_data
+from initlint.model.names import torch_nn_name
+
+if TYPE_CHECKING:
+    from initlint.model.semantic import FileModel
+
+MAX_DEPTH = 6
+MAX_CHILDREN = 64
+WRAPPERS = {
+    "torch.nn.utils.weight_norm": "weight_norm",
+    "torch.nn.utils.parametrizations.weight_norm": "parametrizations.weight_norm",
+    "torch.nn.utils.spectral_norm": "spectral_norm",
+    "torch.nn.utils.parametrizations.spectral_norm": "parametrizations.spectral_norm",
+}
+MODULE_ITERATORS = ("modules", "children", "named_modules", "named_children")
+PARAM_ITERATORS = ("parameters", "named_parameters")
+SELF_CHAIN_METHODS = ("to", "cuda", "cpu", "double", "float", "half", "train", "eval", "requires_grad_", "bfloat16")
+
+
+# ------------------------------------------------------------------------------------------- values
+
+@dataclass(eq=False)
+class ParamRef:
+    node: ModuleNode
+    param: str
+
+
+@dataclass(eq=False)
+class StrVal:
+    value: str
+
+
+@dataclass(eq=False)
+class ClassRef:
+    """A module class as a value (`act_layer=nn.GELU`, `partial(nn.LayerNorm, eps=1e-6)`)."""
+
+    name: str
+    local: ClassModel | None = None
+    keywords: tuple[ast.keyword, ...] = ()
+
+
+@dataclass(eq=False)
+class FuncRef:
+    """A function as a value: an activation (`F.relu`) or a function defined in the file."""
+
+    activation: ActivationUse | None = None
+    function: ast.AST | None = None
+    bound_self: object = None
+    partial_args: tuple = ()
+
+
+@dataclass(eq=False)
+class PyList:
+    items: list = field(default_factory=list)
+    repeated: bool = False
+
+
+@dataclass(eq=False)
+class NodeInstance:
+    """A model instance in script code: `model = Net()` or `net = nn.Sequential(...)`."""
+
+    node: ModuleNode
+
+
+MAYBE = "maybe"  # a condition that does not depend on the module being dispatched on
+
+
+@dataclass
+class Frame:
+    env: dict
+    self_value: object = None  # ClassModel (in a class body) or ModuleNode (layer subclass / dispatch)
+    owner: ClassModel | None = None
+    conditional: bool = False
+    via: str = "direct"
+    dispatch: Dispatch | None = None
+    depth: int = 0
+    guarded: bool = False  # a condition on the dispatched module was tested on this path
+    returned: bool = False
+    return_values: list = field(default_factory=list)
+
+
+class Walker:
+    def __init__(self, model: "FileModel") -> None:
+        self.model = model
+        self.names = model.names
+        self._walking: set[int] = set()
+
+    # ------------------------------------------------------------------------------- classes
+
+    def walk_class(self, cls: ClassModel) -> None:
+        """Build a class's submodules and init events by walking its `__init__`."""
+        if cls.walked or id(cls) in self._walking:
+            return
+        self._walking.add(id(cls))
+        try:
+            init = cls.method("__init__")
+            if init is not None:
+                frame = Frame(env=self._bind_defaults(init), self_value=cls, owner=cls)
+                self.exec_body(init.body, frame)
+            elif cls.catalog_base is None and cls.local_bases:
+                for base in cls.local_bases:
+                    self.walk_class(base)
+                    cls.children += [c for c in base.children if c not in cls.children]
+                    cls.attributes.update({k: v for k, v in base.attributes.items() if k not in cls.attributes})
+        finally:
+            self._walking.discard(id(cls))
+            cls.walked = True
+
+    def _bind_defaults(self, func: ast.FunctionDef, skip_self: bool = True) -> dict:
+        """Parameters with defaults bound to what the default means (`act_layer=nn.GELU`)."""
+        env: dict = {}
+        args = func.args
+        positional = args.posonlyargs + args.args
+        defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        for arg, default in zip(positional, defaults):
+            env[arg.arg] = self.eval(default, Frame(env={})) if default is not None else None
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            env[arg.arg] = self.eval(default, Frame(env={})) if default is not None else None
+        if skip_self and positional:
+            env.pop(positional[0].arg, None)
+        return env
+
+    # ---------------------------------------------------------------------------- statements
+
+    def exec_body(self, body: list[ast.stmt], frame: Frame) -> None:
+        for statement in body:
+            if frame.returned:
+                return
+            self.exec_stmt(statement, frame)
+
+    def exec_stmt(self, stmt: ast.stmt, frame: Frame) -> None:
+        if isinstance(stmt, ast.Assign):
+            value = self.eval(stmt.value, frame)
+            for target in stmt.targets:
+                self.assign(target, value, frame, stmt.value)
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            self.assign(stmt.target, self.eval(stmt.value, frame), frame, stmt.value)
+        elif isinstance(stmt, ast.AugAssign):
+            self._aug_assign(stmt, frame)
+        elif isinstance(stmt, ast.Expr):
+            self.eval(stmt.value, frame, statement=True)
+        elif isinstance(stmt, ast.If):
+            self._exec_if(stmt, frame)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            self._exec_for(stmt, frame)
+        elif isinstance(stmt, ast.While):
+            self.exec_body(stmt.body, self._child(frame, conditional=True))
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            self.exec_body(stmt.body, frame)
+        elif isinstance(stmt, ast.Try) or (hasattr(ast, "TryStar") and isinstance(stmt, ast.TryStar)):
+            self.exec_body(stmt.body, frame)
+            for handler in stmt.handlers:
+                self.exec_body(handler.body, self._child(frame, conditional=True))
+            self.exec_body(stmt.orelse, frame)
+            self.exec_body(stmt.finalbody, frame)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                frame.return_values.append(self.eval(stmt.value, frame))
+            if not frame.conditional:
+                frame.returned = True
+        elif isinstance(stmt, ast.FunctionDef):
+            frame.env[stmt.name] = FuncRef(function=stmt)
+
+    def _child(self, frame: Frame, conditional: bool | None = None, guarded: bool | None = None) -> Frame:
+        return Frame(env=frame.env, self_value=frame.self_value, owner=frame.owner,
+                     conditional=frame.conditional if conditional is None else (frame.conditional or conditional),
+                     via=frame.via, dispatch=frame.dispatch, depth=frame.depth,
+                     guarded=frame.guarded if guarded is None else (frame.guarded or guarded),
+                     return_values=frame.return_values)
+
+    def _exec_if(self, stmt: ast.If, frame: Frame) -> None:
+        truth = self.truth(stmt.test, frame)
+        if truth is True:
+            child = self._child(frame, guarded=True)
+            self.exec_body(stmt.body, child)
+            frame.returned = frame.returned or child.returned
+        elif truth is False:
+            child = self._child(frame, guarded=True)
+            self.exec_body(stmt.orelse, child)
+            frame.returned = frame.returned or child.returned
+        elif truth == MAYBE:
+            self.exec_body(stmt.body, self._child(frame, conditional=True))
+            self.exec_body(stmt.orelse, self._child(frame, conditional=True))
+        # None: the test depends on the module in a way we cannot evaluate: follow neither branch.
+
+    def _aug_assign(self, stmt: ast.AugAssign, frame: Frame) -> None:
+        if isinstance(stmt.target, ast.Name) and isinstance(stmt.op, ast.Add):
+            current = frame.env.get(stmt.target.id)
+            added = self.eval(stmt.value, frame)
+            if isinstance(current, PyList):
+                current.items += self._as_items(added)
+                return
+        elif isinstance(stmt.target, ast.Attribute):
+            # `self.fc.weight *= 0.1` style writes are in-place ops on a parameter (INI026 reads these from the AST).
+            return
+
+    def assign(self, target: ast.expr, value, frame: Frame, value_node: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            frame.env[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            items = value.items if isinstance(value, PyList) and len(value.items) == len(target.elts) else None
+            for index, element in enumerate(target.elts):
+                self.assign(element, items[index] if items else None, frame, value_node)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            self._assign_self(target.attr, value, frame, value_node)
+
+    def _assign_self(self, attr: str, value, frame: Frame, value_node: ast.expr) -> None:
+        owner = frame.self_value
+        if isinstance(owner, ClassModel):
+            if isinstance(value, PyList) and value.items and all(isinstance(i, ModuleNode) for i in value.items):
+                # a plain list of modules is not registered by torch, but flows use it the same way
+                value = self._container("list", value.items, value_node, repeated=value.repeated)
+            if isinstance(value, ModuleNode):
+                self._attach(owner, attr, value)
+            elif isinstance(value, (FuncRef, ClassRef, StrVal)):
+                owner.attributes[attr] = self._value_as_node(value, attr, value_node)
+            raw_ndim = self._raw_parameter(value_node)
+            if raw_ndim is not False:
+                owner.raw_params[attr] = raw_ndim
+                owner.raw_param_nodes[attr] = value_node
+
+    def _value_as_node(self, value, attr: str, node: ast.AST) -> ModuleNode:
+        """An attribute holding an activation function or class (not an instance), for flows."""
+        if isinstance(value, FuncRef) and value.activation is not None:
+            return ModuleNode(ACTIVATION, value.activation.spec.name, attr, node, activation=value.activation)
+        return ModuleNode(UNKNOWN, "?", attr, node)
+
+    def _raw_parameter(self, expr: ast.expr) -> int | None | bool:
+        """ndim of `nn.Parameter(torch.zeros(n))` (None: unknown), or False when this is no parameter."""
+        if not isinstance(expr, ast.Call):
+            return False
+        qualname = self.names.qualname(expr.func)
+        if qualname not in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+            return False
+        if not expr.args or not isinstance(expr.args[0], ast.Call):
+            return None
+        inner = expr.args[0]
+        inner_name = self.names.qualname(inner.func) or ""
+        if inner_name in ("torch.zeros", "torch.ones", "torch.empty", "torch.randn", "torch.rand", "torch.Tensor",
+                          "torch.FloatTensor"):
+            if len(inner.args) == 1 and isinstance(inner.args[0], (ast.Tuple, ast.List)):
+                return len(inner.args[0].elts)
+            if inner.args and not any(isinstance(a, ast.Starred) for a in inner.args):
+                if len(inner.args) == 1 and not isinstance(inner.args[0], (ast.Constant, ast.Name, ast.Attribute, ast.BinOp)):
+                    return None
+                return len(inner.args)
+        return None
+
+    def _attach(self, owner: ClassModel, attr: str, node: ModuleNode) -> None:
+        if attr in owner.attributes and owner.attributes[attr] is node:
+            return
+        self._set_path(node, attr, "self")
+        owner.attributes[attr] = node
+        if node not in owner.children:
+            owner.children.append(node)
+
+    def _set_path(self, node: ModuleNode, path: str, prefix: str) -> None:
+        node.path = path
+        node.display_prefix = prefix
+        for index, child in enumerate(node.children):
+            name = child.path if node.cls == "ModuleDict" and child.path and "." not in child.path else str(index)
+            if node.cls == "Sequential" and getattr(child, "_explicit_name", None):
+                name = child._explicit_name
+            self._set_path(child, f"{path}.{name}", prefix)
+
+    # ---------------------------------------------------------------------------------- loops
+
+    def _exec_for(self, stmt: ast.For, frame: Frame) -> None:
+        iterable = stmt.iter
+        # `for m in self.modules()` / `model.modules()`: a dispatch over every submodule.
+        if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute):
+            method = iterable.func.attr
+            root = self.eval(iterable.func.value, frame)
+            nodes = self._reachable(root)
+            if method in MODULE_ITERATORS and nodes is not None:
+                if method in ("children", "named_children"):
+                    nodes = self._direct_children(root)
+                dispatch = Dispatch(stmt, stmt, _target_name(stmt.target, method.startswith("named")) or "")
+                for node in nodes:
+                    env = dict(frame.env)
+                    self._bind_loop_target(stmt.target, node, env, method.startswith("named"))
+                    child = Frame(env=env, self_value=frame.self_value, owner=frame.owner, conditional=frame.conditional,
+                                  via="modules-loop", dispatch=dispatch, depth=frame.depth)
+                    self.exec_body(stmt.body, child)
+                self.model.dispatches.append((dispatch, nodes))
+                return
+            if method in PARAM_ITERATORS and nodes is not None:
+                named = method == "named_parameters"
+                for node in nodes:
+                    for param in node.param_names():
+                        env = dict(frame.env)
+                        ref = ParamRef(node, param)
+                        full_name = f"{node.path}.{param}" if node.path else param
+                        self._bind_loop_target(stmt.target, ref, env, named, StrVal(full_name))
+                        child = Frame(env=env, self_value=frame.self_value, owner=frame.owner,
+                                      conditional=frame.conditional, via="named-parameters", depth=frame.depth)
+                        self.exec_body(stmt.body, child)
+                self.model.param_loops.append((stmt, nodes))
+                return
+        value = self.eval(iterable, frame)
+        if isinstance(value, ModuleNode) and value.kind == CONTAINER:
+            value = PyList(list(value.children))
+        if isinstance(value, PyList) and value.items and len(value.items) <= MAX_CHILDREN \
+                and isinstance(stmt.target, ast.Name):
+            for item in value.items:
+                frame.env[stmt.target.id] = item
+                self.exec_body(stmt.body, self._child(frame))
+            return
+        if isinstance(stmt.target, ast.Name):
+            frame.env[stmt.target.id] = None
+        self.exec_body(stmt.body, self._child(frame, conditional=False))
+        self.exec_body(stmt.orelse, frame)
+
+    def _bind_loop_target(self, target: ast.expr, value, env: dict, named: bool, name_value=None) -> None:
+        if named and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            if isinstance(target.elts[0], ast.Name):
+                node_name = value.path if isinstance(value, ModuleNode) else None
+                env[target.elts[0].id] = name_value or (StrVal(node_name) if node_name is not None else None)
+            if isinstance(target.elts[1], ast.Name):
+                env[target.elts[1].id] = value
+        elif isinstance(target, ast.Name):
+            env[target.id] = value
+
+    def _reachable(self, root) -> list[ModuleNode] | None:
+        """Every module `root.modules()` yields, children before parents (as `apply` visits them)."""
+        if isinstance(root, NodeInstance):
+            root = root.node
+        if isinstance(root, ClassModel):
+            self.walk_class(root)
+            return root.all_nodes() + [self._self_node(root)]
+        if isinstance(root, ModuleNode):
+            if root.block is not None:
+                self.walk_class(root.block)
+            from initlint.model.entities import _walk_node
+
+            return _walk_node(root, set())
+        return None
+
+    def _direct_children(self, root) -> list[ModuleNode]:
+        if isinstance(root, NodeInstance):
+            root = root.node
+        if isinstance(root, ClassModel):
+            return list(root.children)
+        if isinstance(root, ModuleNode):
+            return list(root.children) + (list(root.block.children) if root.block else [])
+        return []
+
+    def _self_node(self, cls: ClassModel) -> ModuleNode:
+        node = self.model.self_nodes.get(id(cls))
+        if node is None:
+            node = ModuleNode(BLOCK, cls.name, "", cls.node, display_prefix="self", block=cls)
+            self.model.self_nodes[id(cls)] = node
+        return node
+
+    # ----------------------------------------------------------------------------- expressions
+
+    def eval(self, expr: ast.expr | None, frame: Frame, statement: bool = False):
+        if expr is None:
+            return None
+        if isinstance(expr, ast.Name):
+            if expr.id in frame.env:
+                return frame.env[expr.id]
+            return self._global_value(expr)
+        if isinstance(expr, ast.Constant):
+            return StrVal(expr.value) if isinstance(expr.value, str) else None
+        if isinstance(expr, ast.Attribute):
+            return self._eval_attribute(expr, frame)
+        if isinstance(expr, ast.Subscript):
+            return self._eval_subscript(expr, frame)
+        if isinstance(expr, ast.Call):
+            return self._eval_call(expr, frame, statement)
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            items = []
+            for element in expr.elts:
+                if isinstance(element, ast.Starred):
+                    items += self._as_items(self.eval(element.value, frame))
+                else:
+                    items.append(self.eval(element, frame))
+            return PyList(items)
+        if isinstance(expr, ast.ListComp):
+            return PyList([self.eval(expr.elt, Frame(env=dict(frame.env), self_value=frame.self_value,
+                                                      owner=frame.owner, depth=frame.depth))], repeated=True)
+        if isinstance(expr, ast.IfExp):
+            return self._choice([self.eval(expr.body, frame), self.eval(expr.orelse, frame)], expr)
+        if isinstance(expr, ast.BoolOp) and isinstance(expr.op, ast.Or):
+            values = [self.eval(v, frame) for v in expr.values]
+            known = [v for v in values if v is not None]
+            return known[0] if known else None
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            left, right = self.eval(expr.left, frame), self.eval(expr.right, frame)
+            if isinstance(left, PyList) or isinstance(right, PyList):
+                return PyList(self._as_items(left) + self._as_items(right))
+            return None
+        if isinstance(expr, ast.Lambda):
+            return FuncRef(function=expr)
+        return None
+
+    def _global_value(self, expr: ast.Name):
+        qualname = self.names.qualname(expr)
+        if qualname is None:
+            return None
+        return self._qualified_value(qualname, expr)
+
+    def _qualified_value(self, qualname: str, node: ast.AST):
+        short = torch_nn_name(qualname)
+        if short is not None:
+            return ClassRef(short)
+        if qualname.startswith("<local>."):
+            local = qualname[len("<local>."):]
+            cls = self.model.classes.get(local)
+            if cls is not None:
+                return ClassRef(local, cls)
+            function = self.model.functions.get(local)
+            if function is not None:
+                return FuncRef(function=function)
+            instance = self.model.script_values.get(local)
+            if instance is not None:
+                return instance
+        activation = self.model.activation_function(qualname, node)
+        if activation is not None:
+            return FuncRef(activation=activation)
+        return self.model.script_values.get(qualname)
+
+    def _eval_attribute(self, expr: ast.Attribute, frame: Frame):
+        base = self.eval(expr.value, frame) if not (isinstance(expr.value, ast.Name) and expr.value.id == "self") \
+            else frame.self_value
+        if base is None and not (isinstance(expr.value, ast.Name) and expr.value.id == "self"):
+            qualname = self.names.qualname(expr)
+            if qualname:
+                return self._qualified_value(qualname, expr)
+            return None
+        if isinstance(base, NodeInstance):
+            base = base.node
+        if isinstance(base, ClassModel):
+            if expr.attr in base.attributes:
+                return base.attributes[expr.attr]
+            if expr.attr in base.raw_params:
+                return ParamRef(self._self_node(base), expr.attr)
+            method = base.method(expr.attr)
+            if method is not None:
+                return FuncRef(function=method, bound_self=base)
+            return None
+        if isinstance(base, ModuleNode):
+            if base.block is not None and expr.attr in base.block.attributes:
+                self.walk_class(base.block)
+                return base.block.attributes[expr.attr]
+            if base.kind == LAYER or base.spec is not None or expr.attr in base.raw_params():
+                if base.has_param(expr.attr) is not False or expr.attr in base.param_names():
+                    return ParamRef(base, expr.attr)
+            if base.block is not None:
+                method = base.block.method(expr.attr)
+                if method is not None:
+                    return FuncRef(function=method, bound_self=base)
+            if expr.attr in ("weight", "bias"):
+                return ParamRef(base, expr.attr)
+            if expr.attr in ("__class__",):
+                return ClassRef(base.cls, base.block)
+            return None
+        if isinstance(base, ClassRef) and expr.attr == "__name__":
+            return StrVal(base.name)
+        if isinstance(base, ParamRef) and expr.attr == "data":
+            return base
+        return None
+
+    def _eval_subscript(self, expr: ast.Subscript, frame: Frame):
+        base = self.eval(expr.value, frame)
+        if isinstance(base, NodeInstance):
+            base = base.node
+        index = literal_value(expr.slice)
+        if isinstance(base, ModuleNode) and base.kind == CONTAINER:
+            if isinstance(index, int) and -len(base.children) <= index < len(base.children):
+                return base.children[index]
+            if isinstance(index, str):
+                for child in base.children:
+                    if child.path.endswith("." + index):
+                        return child
+            return None
+        if isinstance(base, PyList) and isinstance(index, int) and -len(base.items) <= index < len(base.items):
+            return base.items[index]
+        if isinstance(base, ParamRef):
+            return base  # a slice of a parameter is that parameter, partially
+        return None
+
+    def _choice(self, options: list, expr: ast.AST):
+        """A conditional module: the set of possible activations, or the one real option."""
+        nodes = [o for o in options if isinstance(o, ModuleNode)]
+        if nodes and all(n.kind in (ACTIVATION, TRANSPARENT) for n in nodes) and any(n.kind == ACTIVATION for n in nodes):
+            acts = tuple(n.activation if n.kind == ACTIVATION else None for n in nodes)
+            if len(nodes) < len(options):
+                acts += (None,)
+            return ModuleNode(ACTIVATION, nodes[0].cls, "", expr, activation=None, activation_options=acts)
+        real = [o for o in options if o is not None]
+        if len(real) == 1:
+            return real[0]
+        if real and all(isinstance(o, ClassRef) for o in real):
+            return real[0] if len({o.name for o in real}) == 1 else None
+        return None
+
+    def _as_items(self, value) -> list:
+        if isinstance(value, PyList):
+            return list(value.items)
+        if isinstance(value, ModuleNode) and value.kind == CONTAINER and value.cls in ("list",):
+            return list(value.children)
+        return [value] if value is not None else []
+
+    # ---------------------------------------------------------------------------------- calls
+
+    def _eval_call(self, call: ast.Call, frame: Frame, statement: bool):
+        func = call.func
+        op = parse_init_call(call, self.names)
+        if op is not None:
+            self._record_init(op, frame)
+            return None
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            if method == "apply" and call.args:
+                self._apply(call, frame)
+                return self.eval(func.value, frame)
+            if method in ("append", "extend", "insert") and isinstance(func.value, ast.Name):
+                current = frame.env.get(func.value.id)
+                args = [self.eval(a, frame) for a in call.args]
+                if isinstance(current, PyList) and args:
+                    if method == "append":
+                        current.items.append(args[0])
+                    elif method == "extend":
+                        current.items += self._as_items(args[0])
+                    elif len(args) == 2:
+                        current.items.append(args[1])
+                return None
+            if method in ("append", "extend") and isinstance(func.value, ast.Attribute):
+                container = self.eval(func.value, frame)
+                if isinstance(container, ModuleNode) and container.kind == CONTAINER and call.args:
+                    added = self.eval(call.args[0], frame)
+                    new = self._as_items(added) if method == "extend" else [added]
+                    for item in new:
+                        if isinstance(item, ModuleNode) and len(container.children) < MAX_CHILDREN:
+                            container.children.append(item)
+                            self._set_path(item, f"{container.path}.{len(container.children) - 1}", container.display_prefix)
+                return None
+            if method == "add_module" and len(call.args) == 2 and isinstance(frame.self_value, ClassModel):
+                name = literal_value(call.args[0])
+                value = self.eval(call.args[1], frame)
+                if isinstance(name, str) and isinstance(value, ModuleNode):
+                    self._attach(frame.self_value, name, value)
+                return None
+            if method in SELF_CHAIN_METHODS:
+                return self.eval(func.value, frame)
+            if method == "reset_parameters" and not call.args:
+                target = self.eval(func.value, frame)
+                if isinstance(target, ModuleNode):
+                    self._reset(target, call, frame)
+                    return None
+            if method in ("__init__",) and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) \
+                    and func.value.func.id == "super":
+                self._super_init(call, frame)
+                return None
+        callee = self.eval(func, frame) if not isinstance(func, ast.Name) or func.id in frame.env \
+            else self._global_value(func)
+        if isinstance(callee, ClassRef):
+            return self._instantiate(callee, call, frame)
+        if isinstance(callee, FuncRef) and callee.function is not None:
+            return self._call_function(callee, call, frame)
+        qualname = self.names.qualname(func)
+        if qualname in WRAPPERS and call.args:
+            inner = self.eval(call.args[0], frame)
+            if isinstance(inner, ModuleNode):
+                inner.wrapped = WRAPPERS[qualname]
+                self.model.wrapped_calls.append((call, inner))
+            return inner
+        if qualname in ("functools.partial", "partial") and call.args:
+            target = self.eval(call.args[0], frame)
+            if isinstance(target, ClassRef):
+                return ClassRef(target.name, target.local, tuple(call.keywords))
+            if isinstance(target, FuncRef):
+                return FuncRef(activation=target.activation, function=target.function, bound_self=target.bound_self,
+                               partial_args=tuple(call.args[1:]))
+            return None
+        if qualname in ("copy.deepcopy", "deepcopy") and call.args:
+            return self.eval(call.args[0], frame)
+        if qualname and qualname.endswith("named_apply") and len(call.args) >= 2:
+            self._dispatch_call(call.args[0], call.args[1], call, frame)
+            return None
+        return None
+
+    def _instantiate(self, ref: ClassRef, call: ast.Call, frame: Frame) -> ModuleNode | None:
+        keywords = list(ref.keywords) + list(call.keywords)
+        if ref.local is not None:
+            cls = ref.local
+            self.walk_class(cls)
+            cls.used_as_block = True
+            if cls.catalog_base in catalog.LAYERS:
+                spec = catalog.LAYERS[cls.catalog_base]
+                node = self._layer_node(spec, cls.name, call, call.args, keywords, frame)
+                node.block = None
+                self._walk_layer_subclass(cls, node, frame)
+                return node
+            if cls.catalog_base in catalog.ACTIVATION_BY_MODULE:
+                return self._activation_node(cls.catalog_base, call, call.args, keywords, frame)
+            node = ModuleNode(BLOCK, cls.name, "", call, block=cls)
+            if cls.catalog_base == "Sequential":
+                node.children = list(cls.children)
+            return node
+        name = ref.name
+        if name in catalog.LAYERS and name != "PReLU":
+            return self._layer_node(catalog.LAYERS[name], name, call, call.args, keywords, frame)
+        if name in catalog.ACTIVATION_BY_MODULE:
+            return self._activation_node(name, call, call.args, keywords, frame)
+        if name in ("Sequential", "ModuleList", "ModuleDict"):
+            return self._container_call(name, call, frame)
+        if name in catalog.TRANSPARENT_MODULES or name in catalog.PARAMETER_FREE_NORMS:
+            return ModuleNode(TRANSPARENT, name, "", call)
+        return ModuleNode(UNKNOWN, name, "", call)
+
+    def _layer_node(self, spec: catalog.LayerSpec, cls_name: str, call: ast.Call, args, keywords, frame: Frame) -> ModuleNode:
+        bound: dict[str, ast.expr] = {}
+        for name, value in zip(spec.signature, args):
+            if isinstance(value, ast.Starred):
+                break
+            bound[name] = value
+        for keyword in keywords:
+            if keyword.arg:
+                bound[keyword.arg] = keyword.value
+        flags: dict[str, object] = {}
+        for name, value in bound.items():
+            literal = literal_value(value)
+            if literal is None and isinstance(value, ast.Name) and isinstance(frame.env.get(value.id), StrVal):
+                literal = frame.env[value.id].value
+            flags[name] = literal if literal is not None or not isinstance(value, ast.Constant) else None
+            if literal is None:
+                flags[name] = _Unknown
+        flags = {k: (None if v is _Unknown else v) for k, v in flags.items()}
+        return ModuleNode(LAYER, cls_name, "", call, spec=spec, flags=flags, args=bound)
+
+    def _activation_node(self, name: str, call: ast.Call, args, keywords, frame: Frame) -> ModuleNode:
+        spec = catalog.ACTIVATION_BY_MODULE[name]
+        slope = None
+        if spec.slope_keyword:
+            for keyword in keywords:
+                if keyword.arg == spec.slope_keyword:
+                    slope = literal_value(keyword.value)
+            if slope is None and spec.slope_module_position is not None and len(args) > spec.slope_module_position:
+                slope = literal_value(args[spec.slope_module_position])
+        use = ActivationUse(spec, f"nn.{name}", slope if isinstance(slope, (int, float)) else None, call.lineno)
+        node = ModuleNode(ACTIVATION, name, "", call, activation=use)
+        if name == "PReLU":
+            node.spec = catalog.LAYERS["PReLU"]
+        return node
+
+    def _container_call(self, name: str, call: ast.Call, frame: Frame) -> ModuleNode:
+        items: list = []
+        names: list[str | None] = []
+        repeated = False
+        for arg in call.args:
+            if isinstance(arg, ast.Starred):
+                value = self.eval(arg.value, frame)
+                items += self._as_items(value)
+                repeated = repeated or (isinstance(value, PyList) and value.repeated)
+            elif isinstance(arg, ast.Call) and (self.names.qualname(arg.func) or "").endswith("OrderedDict") and arg.args:
+                pairs = arg.args[0]
+                if isinstance(pairs, (ast.List, ast.Tuple)):
+                    for pair in pairs.elts:
+                        if isinstance(pair, ast.Tuple) and len(pair.elts) == 2:
+                            items.append(self.eval(pair.elts[1], frame))
+                            key = literal_value(pair.elts[0])
+                            names.append(key if isinstance(key, str) else None)
+            elif isinstance(arg, ast.Dict):
+                for key, value in zip(arg.keys, arg.values):
+                    items.append(self.eval(value, frame))
+                    key_value = literal_value(key) if key is not None else None
+                    names.append(key_value if isinstance(key_value, str) else None)
+            else:
+                value = self.eval(arg, frame)
+                if name in ("ModuleList", "ModuleDict") or (isinstance(value, PyList) and name != "Sequential"):
+                    items += self._as_items(value)
+                    repeated = repeated or (isinstance(value, PyList) and value.repeated)
+                else:
+                    items.append(value)
+        node = self._container(name, items, call, repeated)
+        for child, child_name in zip(node.children, names):
+            if child_name:
+                child._explicit_name = child_name  # type: ignore[attr-defined]
+        return node
+
+    def _container(self, name: str, items: list, call: ast.AST, repeated: bool = False) -> ModuleNode:
+        children = []
+        for item in items[:MAX_CHILDREN]:
+            if isinstance(item, ModuleNode):
+                children.append(item)
+            elif isinstance(item, FuncRef) and item.activation is not None:
+                children.append(ModuleNode(ACTIVATION, item.activation.spec.name, "", call, activation=item.activation))
+            else:
+                children.append(ModuleNode(UNKNOWN, "?", "", call))
+        node = ModuleNode(CONTAINER, name, "", call, children=children)
+        node.repeated = repeated  # type: ignore[attr-defined]
+        return node
+
+    def _call_function(self, callee: FuncRef, call: ast.Call, frame: Frame):
+        """Inline a function defined in the file: a layer builder, an init helper, a method of self."""
+        function = callee.function
+        if frame.depth >= MAX_DEPTH or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        env = self._bind_defaults(function, skip_self=False)
+        params = [a.arg for a in function.args.posonlyargs + function.args.args]
+        self_value = frame.self_value
+        if callee.bound_self is not None and params:
+            env[params[0]] = callee.bound_self
+            self_value = callee.bound_self
+            params = params[1:]
+        elif params and params[0] == "self" and isinstance(frame.self_value, (ClassModel, ModuleNode)):
+            params = params[1:]
+        args = list(callee.partial_args) + list(call.args)
+        for name, arg in zip(params, args):
+            if isinstance(arg, ast.Starred):
+                break
+            env[name] = self.eval(arg, frame)
+        for keyword in call.keywords:
+            if keyword.arg:
+                env[keyword.arg] = self.eval(keyword.value, frame)
+        child = Frame(env=env, self_value=self_value, owner=frame.owner, conditional=frame.conditional,
+                      via="helper" if frame.via == "direct" else frame.via, dispatch=frame.dispatch,
+                      depth=frame.depth + 1, guarded=frame.guarded)
+        self.exec_body(function.body, child)
+        if child.return_values:
+            values = [v for v in child.return_values if v is not None]
+            if len(values) == 1:
+                return values[0]
+            if values:
+                return self._choice(values, call)
+        return None
+
+    def _super_init(self, call: ast.Call, frame: Frame) -> None:
+        owner = frame.self_value
+        if not isinstance(owner, ClassModel):
+            return
+        if owner.catalog_base == "Sequential":
+            node = self._container_call("Sequential", call, frame)
+            for index, child in enumerate(node.children):
+                self._attach(owner, getattr(child, "_explicit_name", None) or str(index), child)
+            return
+        for base in owner.local_bases:
+            init = base.method("__init__")
+            if init is not None and frame.depth < MAX_DEPTH:
+                env = self._bind_defaults(init)
+                params = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
+                for name, arg in zip(params, call.args):
+                    if not isinstance(arg, ast.Starred):
+                        env[name] = self.eval(arg, frame)
+                for keyword in call.keywords:
+                    if keyword.arg:
+                        env[keyword.arg] = self.eval(keyword.value, frame)
+                self.exec_body(init.body, Frame(env=env, self_value=owner, owner=owner, depth=frame.depth + 1))
+            return
+
+    def _walk_layer_subclass(self, cls: ClassModel, node: ModuleNode, frame: Frame) -> None:
+        """A local subclass of a torch layer: its `reset_parameters` override runs at construction."""
+        for klass in [cls] + cls.local_bases:
+            method = klass.methods.get("reset_parameters")
+            if method is not None and frame.depth < MAX_DEPTH:
+                self.exec_body(method.body, Frame(env={}, self_value=node, owner=frame.owner, via="reset",
+                                                  depth=frame.depth + 1))
+                return
+
+    def _reset(self, target: ModuleNode, call: ast.Call, frame: Frame) -> None:
+        for param in target.param_names():
+            target.events.append(InitEvent(None, param, "reset", frame.conditional, call))
+
+    # -------------------------------------------------------------------------------- dispatch
+
+    def _apply(self, call: ast.Call, frame: Frame) -> None:
+        root_expr = call.func.value  # type: ignore[union-attr]
+        self._dispatch_call(call.args[0], root_expr, call, frame)
+
+    def _dispatch_call(self, fn_expr: ast.expr, root_expr: ast.expr, call: ast.Call, frame: Frame) -> None:
+        root = frame.self_value if isinstance(root_expr, ast.Name) and root_expr.id == "self" else self.eval(root_expr, frame)
+        if isinstance(root, (ModuleNode, NodeInstance)) and isinstance(frame.self_value, ClassModel) \
+                and isinstance(root_expr, ast.Name) and root_expr.id == "self":
+            root = frame.self_value
+        nodes = self._reachable(root)
+        fn = self.eval(fn_expr, frame)
+        self.model.apply_calls.append((call, fn_expr, fn, root))
+        if nodes is None or not isinstance(fn, FuncRef) or fn.function is None:
+            return
+        function = fn.function
+        args = function.args
+        params = [a.arg for a in args.posonlyargs + args.args]
+        if fn.bound_self is not None and params:
+            params = params[1:]
+        if not params:
+            return
+        dispatch = Dispatch(function, call, params[0])
+        for node in nodes:
+            env = self._bind_defaults(function, skip_self=False) if isinstance(function, ast.FunctionDef) else {}
+            if fn.bound_self is not None:
+                all_params = [a.arg for a in args.posonlyargs + args.args]
+                env[all_params[0]] = fn.bound_self
+            env[params[0]] = node
+            for name, value in zip(params[1:], fn.partial_args):
+                env[name] = self.eval(value, frame)
+            child = Frame(env=env, self_value=fn.bound_self or frame.self_value, owner=frame.owner,
+                          conditional=frame.conditional, via="apply", dispatch=dispatch, depth=frame.depth + 1)
+            if isinstance(function, ast.Lambda):
+                self.eval(function.body, child, statement=True)
+            else:
+                self.exec_body(function.body, child)
+        self.model.dispatches.append((dispatch, nodes))
+
+    # ------------------------------------------------------------------------------ init events
+
+    def _record_init(self, op: InitOp, frame: Frame) -> None:
+        self.model.init_ops_in_context.append((op, frame.dispatch, frame.guarded))
+        if op.target is None:
+            return
+        target_value = self.eval(op.target, frame)
+        if isinstance(target_value, ParamRef):
+            refs = [target_value]
+        else:
+            base_expr, param, _whole = split_param_target(op.target)
+            refs = []
+            if param is not None:
+                base = frame.self_value if isinstance(base_expr, ast.Name) and base_expr.id == "self" \
+                    else self.eval(base_expr, frame)
+                if isinstance(base, NodeInstance):
+                    base = base.node
+                if isinstance(base, ModuleNode):
+                    refs = [ParamRef(base, param)]
+                elif isinstance(base, ClassModel) and param in base.raw_params:
+                    refs = [ParamRef(self._self_node(base), param)]
+        for ref in refs:
+            present = ref.node.has_param(ref.param)
+            if frame.dispatch is not None and present is False and not frame.guarded:
+                self.model.unguarded.append((op, frame.dispatch, ref.node, ref.param))
+            if present is False and ref.param not in ref.node.param_names():
+                continue
+            event = InitEvent(op, ref.param, frame.via, frame.conditional, dispatch=frame.dispatch)
+            ref.node.events.append(event)
+            self.model.events.append((ref.node, event))
+
+    # ------------------------------------------------------------------------------ conditions
+
+    def truth(self, test: ast.expr, frame: Frame):
+        """True / False for a test we can evaluate for this module, MAYBE when it does not depend on the
+        dispatched module (a config option), None when it does but we cannot tell."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self.truth(test.operand, frame)
+            return (not inner) if isinstance(inner, bool) else inner
+        if isinstance(test, ast.BoolOp):
+            values = [self.truth(v, frame) for v in test.values]
+            if isinstance(test.op, ast.And):
+                if any(v is False for v in values):
+                    return False
+                if all(v is True for v in values):
+                    return True
+                return None if any(v is None for v in values) else MAYBE
+            if any(v is True for v in values):
+                return True
+            if all(v is False for v in values):
+                return False
+            return None if any(v is None for v in values) else MAYBE
+        if isinstance(test, ast.Call):
+            result = self._truth_call(test, frame)
+            if result is not _NotHandled:
+                return result
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            result = self._truth_compare(test, frame)
+            if result is not _NotHandled:
+                return result
+        if isinstance(test, (ast.Attribute, ast.Name)):
+            value = self.eval(test, frame)
+            if isinstance(value, ParamRef):
+                return value.node.has_param(value.param)
+        return None if self._mentions_bound(test, frame) else MAYBE
+
+    def _mentions_bound(self, expr: ast.AST, frame: Frame) -> bool:
+        """Whether the expression reads a name bound to a dispatched module, a parameter or its name."""
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Name) and node.id in frame.env:
+                value = frame.env[node.id]
+                if isinstance(value, (ModuleNode, ParamRef, StrVal)) or (frame.dispatch and node.id == frame.dispatch.param):
+                    return True
+        return False
+
+    def _truth_call(self, call: ast.Call, frame: Frame):
+        name = call.func.id if isinstance(call.func, ast.Name) else None
+        if name == "isinstance" and len(call.args) == 2:
+            value = self.eval(call.args[0], frame)
+            if isinstance(value, NodeInstance):
+                value = value.node
+            if isinstance(value, ParamRef):
+                return MAYBE if self.names.qualname(call.args[1]) in ("torch.nn.Parameter",) else None
+            if not isinstance(value, ModuleNode):
+                if isinstance(value, ClassModel):
+                    return self._isinstance_class(value, call.args[1])
+                return _NotHandled if value is None and not self._mentions_bound(call, frame) else None
+            return self._isinstance(value, call.args[1])
+        if name == "hasattr" and len(call.args) == 2:
+            value = self.eval(call.args[0], frame)
+            attr = literal_value(call.args[1])
+            if isinstance(value, ModuleNode) and isinstance(attr, str):
+                return self._node_has_attr(value, attr)
+            return _NotHandled
+        if isinstance(call.func, ast.Attribute) and call.func.attr in ("startswith", "endswith", "find", "__contains__"):
+            base = self.eval(call.func.value, frame)
+            arg = literal_value(call.args[0]) if call.args else None
+            if isinstance(base, StrVal) and isinstance(base.value, str):
+                if isinstance(arg, str):
+                    return base.value.startswith(arg) if call.func.attr == "startswith" else base.value.endswith(arg) \
+                        if call.func.attr == "endswith" else arg in base.value
+                if isinstance(call.args[0], ast.Tuple) if call.args else False:
+                    options = [literal_value(e) for e in call.args[0].elts]
+                    if all(isinstance(o, str) for o in options):
+                        method = str.startswith if call.func.attr == "startswith" else str.endswith
+                        return any(method(base.value, o) for o in options)
+        return _NotHandled
+
+    def _truth_compare(self, test: ast.Compare, frame: Frame):
+        op = test.ops[0]
+        left, right = test.left, test.comparators[0]
+        # `m.bias is not None`, `getattr(m, "bias", None) is not None`
+        if isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) and isinstance(right, ast.Constant) and right.value is None:
+            present = self._param_presence(left, frame)
+            if present is not _NotHandled:
+                if present is None:
+                    return None
+                return present if isinstance(op, (ast.IsNot, ast.NotEq)) else not present
+        # `x.find("Conv") != -1`
+        if isinstance(left, ast.Call) and isinstance(left.func, ast.Attribute) and left.func.attr == "find" and left.args:
+            base = self.eval(left.func.value, frame)
+            needle = literal_value(left.args[0])
+            bound = literal_value(right)
+            if isinstance(base, StrVal) and isinstance(needle, str) and isinstance(bound, int):
+                found = base.value.find(needle)
+                return _compare(op, found, bound)
+        left_value = self._comparable(left, frame)
+        right_value = self._comparable(right, frame)
+        if left_value is not _NotHandled and right_value is not _NotHandled:
+            if isinstance(op, (ast.In, ast.NotIn)):
+                if isinstance(right_value, str) and isinstance(left_value, str) or isinstance(right_value, (tuple, list)):
+                    result = left_value in right_value
+                    return result if isinstance(op, ast.In) else not result
+                return _NotHandled
+            result = _compare(op, left_value, right_value)
+            if result is not None:
+                return result
+        return _NotHandled
+
+    def _comparable(self, expr: ast.expr, frame: Frame):
+        """A Python value to compare: strings (class names, parameter names), numbers, dims, class identities."""
+        literal = literal_value(expr)
+        if literal is not None:
+            return literal
+        if isinstance(expr, (ast.Tuple, ast.List)):
+            values = [self._comparable(e, frame) for e in expr.elts]
+            if any(v is _NotHandled for v in values):
+                return _NotHandled
+            return tuple(values)
+        # p.dim(), p.ndim, len(p.shape)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in ("dim", "ndimension"):
+            value = self.eval(expr.func.value, frame)
+            if isinstance(value, ParamRef):
+                return value.node.param_ndim(value.param) if value.node.param_ndim(value.param) is not None else _NotHandled
+        if isinstance(expr, ast.Attribute) and expr.attr == "ndim":
+            value = self.eval(expr.value, frame)
+            if isinstance(value, ParamRef):
+                ndim = value.node.param_ndim(value.param)
+                return ndim if ndim is not None else _NotHandled
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "len" and expr.args:
+            inner = expr.args[0]
+            if isinstance(inner, ast.Attribute) and inner.attr == "shape" or \
+                    isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "size":
+                value = self.eval(inner.value if isinstance(inner, ast.Attribute) else inner.func.value, frame)
+                if isinstance(value, ParamRef):
+                    ndim = value.node.param_ndim(value.param)
+                    return ndim if ndim is not None else _NotHandled
+        # type(m), m.__class__: compare by class identity
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "type" and expr.args:
+            value = self.eval(expr.args[0], frame)
+            if isinstance(value, ModuleNode):
+                return ("class", value.cls)
+        if isinstance(expr, ast.Attribute) and expr.attr == "__class__":
+            value = self.eval(expr.value, frame)
+            if isinstance(value, ModuleNode):
+                return ("class", value.cls)
+        qualname = self.names.qualname(expr)
+        short = torch_nn_name(qualname)
+        if short is not None:
+            return ("class", short)
+        if qualname and qualname.startswith("<local>.") and qualname[8:] in self.model.classes:
+            return ("class", qualname[8:])
+        value = self.eval(expr, frame)
+        if isinstance(value, StrVal):
+            return value.value
+        if isinstance(value, ClassRef) and isinstance(expr, ast.Attribute) and expr.attr == "__class__":
+            return ("class", value.name)
+        return _NotHandled
+
+    def _param_presence(self, expr: ast.expr, frame: Frame):
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "getattr" and len(expr.args) >= 2:
+            value = self.eval(expr.args[0], frame)
+            attr = literal_value(expr.args[1])
+            if isinstance(value, ModuleNode) and isinstance(attr, str):
+                return self._node_has_attr(value, attr)
+            return _NotHandled
+        value = self.eval(expr, frame)
+        if isinstance(value, ParamRef):
+            return value.node.has_param(value.param)
+        return _NotHandled
+
+    def _node_has_attr(self, node: ModuleNode, attr: str):
+        present = node.has_param(attr)
+        if present is False and node.block is not None and attr in node.block.attributes:
+            return True
+        if present is False and node.kind == BLOCK and node.block is not None and node.block.has_unknown_base:
+            return None
+        return present
+
+    def _isinstance(self, node: ModuleNode, classes_expr: ast.expr):
+        classes = classes_expr.elts if isinstance(classes_expr, (ast.Tuple, ast.List)) else [classes_expr]
+        unknown = False
+        for klass in classes:
+            qualname = self.names.qualname(klass)
+            if qualname is None:
+                unknown = True
+                continue
+            short = torch_nn_name(qualname)
+            if short is not None:
+                if short == "Module":
+                    return True
+                if self._node_is(node, short):
+                    return True
+                continue
+            if qualname.startswith("<local>."):
+                local = self.model.classes.get(qualname[8:])
+                if local is not None and node.block is not None and node.block.is_subclass_of(local.name):
+                    return True
+                if node.cls == qualname[8:]:
+                    return True
+                continue
+            if node.kind == BLOCK and node.block is not None and node.block.has_unknown_base:
+                unknown = True
+            # A class from elsewhere: a torch layer built here is never an instance of it.
+        return None if unknown else False
+
+    def _isinstance_class(self, cls: ClassModel, classes_expr: ast.expr):
+        node = ModuleNode(BLOCK, cls.name, "", cls.node, block=cls)
+        return self._isinstance(node, classes_expr)
+
+    def _node_is(self, node: ModuleNode, short: str) -> bool:
+        if catalog.is_subclass(node.cls, short):
+            return True
+        if node.block is not None:
+            klass = node.block
+            return klass.catalog_base is not None and catalog.is_subclass(klass.catalog_base, short)
+        local = self.model.classes.get(node.cls)
+        if local is not None and local.catalog_base is not None:
+            return catalog.is_subclass(local.catalog_base, short)
+        if node.kind == CONTAINER:
+            return node.cls == short
+        if node.kind in (ACTIVATION, TRANSPARENT, UNKNOWN):
+            return node.cls == short
+        return False
+
+
+class _UnknownType:
+    pass
+
+
+_Unknown = _UnknownType()
+_NotHandled = object()
+
+
+def _compare(op: ast.cmpop, left, right):
+    try:
+        if isinstance(op, (ast.Eq, ast.Is)):
+            return left == right
+        if isinstance(op, (ast.NotEq, ast.IsNot)):
+            return left != right
+        if isinstance(op, ast.Gt):
+            return left > right
+        if isinstance(op, ast.GtE):
+            return left >= right
+        if isinstance(op, ast.Lt):
+            return left < right
+        if isinstance(op, ast.LtE):
+            return left <= right
+        if isinstance(op, ast.In):
+            return left in right
+        if isinstance(op, ast.NotIn):
+            return left not in right
+    except TypeError:
+        return None
+    return None
+
+
+def _target_name(target: ast.expr, named: bool) -> str | None:
+    if named and isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(target.elts[1], ast.Name):
+        return target.elts[1].id
+    if isinstance(target, ast.Name):
+        return target.id
+    return None
+
+
+def iter_calls(body: Iterable[ast.AST]) -> Iterable[ast.Call]:
+    for statement in body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call):
+                yield node

@@ -1,0 +1,207 @@
+"""Queries several rules share: explicit weight inits grouped by call, gains, layer descriptions."""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from initlint.catalog import torch as catalog
+from initlint.model.entities import (
+    F_ACTIVATION, F_HEAD, ActivationUse, InitEvent, InitOp, ModuleNode, literal_value,
+)
+from initlint.model.semantic import FileModel
+
+GAIN_TOLERANCE = 0.10
+
+
+@dataclass
+class CallGroup:
+    """One init call and the layers whose weight it finally decides."""
+
+    op: InitOp
+    layers: list[ModuleNode] = field(default_factory=list)
+    events: list[InitEvent] = field(default_factory=list)
+
+
+def final_weight_inits(model: FileModel, kinds=catalog.FEEDFORWARD_KINDS, param: str = "weight") -> list[CallGroup]:
+    """Explicit, unconditional inits that decide a feed-forward layer's weight, grouped by the call."""
+    groups: dict[int, CallGroup] = {}
+    for layer in model.layers():
+        if layer.spec is None or layer.spec.kind not in kinds:
+            continue
+        event = layer.final_event(param)
+        if event is None or event.op is None:
+            continue
+        group = groups.setdefault(id(event.op.node), CallGroup(event.op))
+        if layer not in group.layers:
+            group.layers.append(layer)
+            group.events.append(event)
+    return sorted(groups.values(), key=lambda g: (g.op.node.lineno, g.op.node.col_offset))
+
+
+def layers_feeding(layers: list[ModuleNode], predicate: Callable[[ActivationUse], bool],
+                   allow_norm: bool = False) -> list[ModuleNode]:
+    """Layers whose every consumer is an activation satisfying `predicate` (and no norm in between)."""
+    out = []
+    for layer in layers:
+        feeds = layer.feeds()
+        if feeds.kind != F_ACTIVATION or (feeds.via_norm and not allow_norm):
+            continue
+        if feeds.all_activations(predicate):
+            out.append(layer)
+    return out
+
+
+def default_initialized(model: FileModel, kinds=catalog.FEEDFORWARD_KINDS) -> Iterator[ModuleNode]:
+    for layer in model.layers():
+        if layer.spec is not None and layer.spec.kind in kinds and not layer.spec.lazy:
+            if not [e for e in layer.events if e.param == "weight"] and layer.wrapped is None:
+                yield layer
+
+
+def activation_gain(activation: ActivationUse) -> float | None:
+    """The gain an activation needs in front of it (He-style for the ReLU family)."""
+    spec = activation.spec
+    if spec.name in ("relu", "relu6"):
+        return math.sqrt(2.0)
+    if spec.name in ("leaky_relu", "prelu", "rrelu"):
+        slope = activation.effective_slope()
+        return catalog.leaky_gain(slope) if slope is not None else None
+    if spec.name == "tanh":
+        return 5.0 / 3
+    if spec.name == "sigmoid":
+        return 1.0
+    return None
+
+
+def evaluate_gain_expr(expr: ast.expr | None, model: FileModel, default: float | None = 1.0) -> float | None:
+    """A literal gain, or `nn.init.calculate_gain('relu')` evaluated; None when not static."""
+    if expr is None:
+        return default
+    value = literal_value(expr)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(expr, ast.Call):
+        qualname = model.names.qualname(expr.func) or ""
+        if qualname.endswith("calculate_gain") and expr.args:
+            name = literal_value(expr.args[0])
+            param = literal_value(expr.args[1]) if len(expr.args) > 1 else None
+            for keyword in expr.keywords:
+                if keyword.arg == "nonlinearity":
+                    name = literal_value(keyword.value)
+                if keyword.arg == "param":
+                    param = literal_value(keyword.value)
+            if isinstance(name, str) and (param is None or isinstance(param, (int, float))):
+                return catalog.calculate_gain(name, param)
+    return None
+
+
+def implied_gain(op: InitOp, model: FileModel) -> float | None:
+    """The gain an init call implies: Kaiming's from `a`/`nonlinearity`, Xavier's/orthogonal's `gain`."""
+    if op.family == catalog.FAM_KAIMING:
+        nonlinearity = op.literal("nonlinearity") if "nonlinearity" in op.args else "leaky_relu"
+        a = op.literal("a") if "a" in op.args else 0
+        if not isinstance(nonlinearity, str) or not isinstance(a, (int, float)):
+            return None
+        if nonlinearity == "leaky_relu":
+            return catalog.leaky_gain(a)
+        return catalog.calculate_gain(nonlinearity, a)
+    if op.family in (catalog.FAM_XAVIER, catalog.FAM_ORTHOGONAL):
+        return evaluate_gain_expr(op.args.get("gain"), model)
+    return None
+
+
+def explicit_gain(op: InitOp) -> bool:
+    """Whether the call chooses its gain (Kaiming `a`/`nonlinearity`, Xavier/orthogonal `gain`)."""
+    if op.family == catalog.FAM_KAIMING:
+        return "a" in op.args or "nonlinearity" in op.args
+    return "gain" in op.args
+
+
+def relu_like(activation: ActivationUse) -> bool:
+    return activation.spec.relu_family
+
+
+def saturating(activation: ActivationUse) -> bool:
+    return activation.spec.saturating
+
+
+def activation_title(activation: ActivationUse) -> str:
+    titles = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "prelu": "PReLU", "rrelu": "RReLU", "relu6": "ReLU6",
+              "tanh": "tanh", "sigmoid": "sigmoid", "softsign": "softsign", "selu": "SELU"}
+    return titles.get(activation.spec.name, activation.spec.name)
+
+
+def describe_layers(model: FileModel, layers: list[ModuleNode]) -> str:
+    """"`self.fc1`, `self.fc2` (Linear) of `MLP`"."""
+    names = ", ".join(f"`{layer.display}`" for layer in layers[:4])
+    if len(layers) > 4:
+        names += f" and {len(layers) - 4} more"
+    classes = sorted({layer.cls for layer in layers})
+    owners = sorted({model.owner_name(layer) for layer in layers} - {""})
+    text = f"{names} ({', '.join(classes)})"
+    if owners and not all(layer.display.startswith(owners[0] + ".") for layer in layers):
+        text += f" of `{'`, `'.join(owners)}`"
+    return text
+
+
+def describe_feeds(layers: list[ModuleNode]) -> str:
+    """"ReLU (`F.relu`, line 30)"."""
+    titles: list[str] = []
+    details: list[str] = []
+    for layer in layers:
+        feeds = layer.feeds()
+        for activation in feeds.activations:
+            title = activation_title(activation)
+            if title not in titles:
+                titles.append(title)
+        described = feeds.describe()
+        if described and described not in details:
+            details.append(described)
+    text = " / ".join(titles)
+    if details:
+        text += f" ({'; '.join(details[:2])})"
+    return text
+
+
+def fan_in(layer: ModuleNode) -> int | None:
+    """torch's fan_in of the layer's weight when its shape arguments are literals."""
+    spec = layer.spec
+    if spec is None:
+        return None
+    flags = layer.flags
+    if spec.kind == catalog.LINEAR:
+        value = flags.get("in_features")
+        return value if isinstance(value, int) and value > 0 else None
+    if spec.kind in (catalog.CONV, catalog.CONV_TRANSPOSE):
+        channels = flags.get("out_channels" if spec.kind == catalog.CONV_TRANSPOSE else "in_channels")
+        groups = flags.get("groups", 1)
+        kernel = flags.get("kernel_size")
+        if not isinstance(channels, int) or not isinstance(groups, int) or groups <= 0:
+            return None
+        if isinstance(kernel, int):
+            size = kernel ** (spec.spatial_dims or 1)
+        else:
+            arg = layer.args.get("kernel_size")
+            if isinstance(arg, ast.Tuple) and all(isinstance(literal_value(e), int) for e in arg.elts):
+                size = math.prod(literal_value(e) for e in arg.elts)
+            else:
+                return None
+        return channels // groups * size
+    return None
+
+
+def fan_out(layer: ModuleNode) -> int | None:
+    spec = layer.spec
+    if spec is None:
+        return None
+    if spec.kind == catalog.LINEAR:
+        value = layer.flags.get("out_features")
+        return value if isinstance(value, int) and value > 0 else None
+    return None
+
+
+def is_head(layer: ModuleNode) -> bool:
+    return layer.feeds().kind == F_HEAD

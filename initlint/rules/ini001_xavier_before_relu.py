@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from initlint.catalog import torch as catalog
+from initlint.rules._shared import (
+    GAIN_TOLERANCE, describe_feeds, describe_layers, explicit_gain, final_weight_inits, implied_gain, layers_feeding,
+    relu_like,
+)
+from initlint.rules.base import Rule, Violation
+
+
+class XavierBeforeRelu(Rule):
+    """## What it does
+    Flags Xavier/Glorot initialization (with its default gain) on a layer whose output feeds a ReLU-family
+    activation (ReLU, ReLU6, LeakyReLU, PReLU, RReLU).
+
+    ## Why is this bad?
+    Xavier keeps the variance of a *linear* layer's output. ReLU zeroes half of it, so each Xavier layer
+    before a ReLU halves the signal's variance (for a square layer; an expansion layer loses more): thirty such
+    layers shrink it by 2^-15. Kaiming (He) init with `nonlinearity='relu'` compensates exactly.
+
+    Exempt: a normalization layer between the layer and its activation (it rescales the signal), output
+    layers, layers whose consumer cannot be resolved, and Xavier with an explicit gain (see INI003).
+
+    ## Example
+    ```python
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(784, 256)
+            nn.init.xavier_uniform_(self.fc1.weight)
+            self.fc2 = nn.Linear(256, 10)
+
+        def forward(self, x):
+            return self.fc2(F.relu(self.fc1(x)))
+    ```
+
+    ## Use instead
+    ```python
+    nn.init.kaiming_uniform_(self.fc1.weight, nonlinearity="relu")
+    ```
+    """
+
+    code = "INI001"
+    name = "xavier-before-relu"
+    invalid = (
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+        nn.init.xavier_uniform_(self.fc1.weight)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+""",
+        """
+import torch.nn as nn
+
+def weights_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_normal_(m.weight)
+
+net = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.LeakyReLU(0.2), nn.Linear(64, 1))
+net.apply(weights_init)
+""",
+    )
+    valid = (
+        """
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(10, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 1))
+for m in net.modules():
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight)
+""",
+        """
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(10, 64), nn.Tanh(), nn.Linear(64, 1))
+net.apply(lambda m: nn.init.xavier_uniform_(m.weight) if isinstance(m, nn.Linear) else None)
+""",
+        """
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 1))
+nn.init.xavier_uniform_(net[0].weight, gain=nn.init.calculate_gain("relu"))
+""",
+    )
+
+    def check(self, model):
+        for group in final_weight_inits(model):
+            op = group.op
+            if op.family != catalog.FAM_XAVIER or explicit_gain(op):
+                continue
+            gain = implied_gain(op, model)
+            if gain is not None and gain >= 2 ** 0.5 * (1 - GAIN_TOLERANCE):
+                continue
+            bad = layers_feeding(group.layers, relu_like)
+            if bad:
+                yield Violation(op.node, f"Xavier init reaches {describe_layers(model, bad)}, which feed "
+                                         f"{describe_feeds(bad)}; use Kaiming (He) init with nonlinearity='relu'")

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from initlint.catalog import torch as catalog
+from initlint.rules._shared import describe_feeds, describe_layers, final_weight_inits, implied_gain, layers_feeding, saturating
+from initlint.rules.base import Rule, Violation
+
+
+class KaimingBeforeSaturating(Rule):
+    """## What it does
+    Flags Kaiming (He) initialization with a ReLU gain on a layer whose output feeds tanh, sigmoid or softsign.
+
+    ## Why is this bad?
+    He init doubles the variance to make up for ReLU discarding half the signal. A saturating activation
+    discards nothing, so the doubled pre-activations push tanh and sigmoid into their flat tails, where
+    gradients vanish. Xavier init (with `gain=calculate_gain('tanh')` for tanh) is derived for them.
+
+    Exempt: a normalization layer in between, output layers, unknown consumers.
+
+    ## Example
+    ```python
+    self.fc = nn.Linear(128, 128)
+    nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
+    ...
+    return torch.tanh(self.fc(x))
+    ```
+
+    ## Use instead
+    ```python
+    nn.init.xavier_normal_(self.fc.weight, gain=nn.init.calculate_gain("tanh"))
+    ```
+    """
+
+    code = "INI002"
+    name = "kaiming-before-saturating"
+    invalid = (
+        """
+import torch
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 128)
+        self.out = nn.Linear(128, 2)
+        nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.fc(x)))
+""",
+    )
+    valid = (
+        """
+import torch
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 128)
+        self.out = nn.Linear(128, 2)
+        nn.init.kaiming_normal_(self.fc.weight, nonlinearity="relu")
+
+    def forward(self, x):
+        return self.out(torch.relu(self.fc(x)))
+""",
+        """
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(4, 8), nn.Sigmoid())
+nn.init.kaiming_uniform_(net[0].weight, mode="fan_out", nonlinearity="sigmoid")
+""",
+    )
+
+    def check(self, model):
+        for group in final_weight_inits(model):
+            op = group.op
+            if op.family != catalog.FAM_KAIMING:
+                continue
+            gain = implied_gain(op, model)
+            if gain is None or gain < 1.3:
+                continue  # a linear/sigmoid gain is INI003's business
+            bad = layers_feeding(group.layers, saturating)
+            if bad:
+                yield Violation(op.node, f"Kaiming (He) init with a ReLU gain reaches {describe_layers(model, bad)}, "
+                                         f"which feed {describe_feeds(bad)}; use Xavier init (gain=calculate_gain('tanh') "
+                                         "before tanh)")

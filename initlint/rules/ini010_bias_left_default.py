@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from initlint.catalog import torch as catalog
+from initlint.rules._shared import describe_layers
+from initlint.rules.base import Rule, Violation
+
+
+class BiasLeftDefault(Rule):
+    """## What it does
+    Flags a layer whose weight initialization is overridden while its bias (which it has) keeps PyTorch's
+    default, U(±1/sqrt(fan_in)). Reported at the weight's init call.
+
+    ## Why is this bad?
+    Overriding the weight says the default was not wanted, yet the bias keeps a default scaled to the old
+    scheme: with a carefully scaled weight the random bias becomes a sizeable, arbitrary offset per unit.
+    The reference implementations of most inits (He, Xavier, DCGAN, Detectron) zero the bias.
+
+    Exempt: layers built with `bias=False`, biases set anywhere (including conditionally), and lazy layers.
+
+    ## Example
+    ```python
+    nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
+    ```
+
+    ## Use instead
+    ```python
+    nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
+    nn.init.zeros_(self.conv.bias)
+    ```
+    """
+
+    code = "INI010"
+    name = "bias-left-default"
+    invalid = (
+        """
+import torch.nn as nn
+
+def init_weights(m):
+    if isinstance(m, nn.Conv2d):
+        nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+net = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Conv2d(16, 16, 3))
+net.apply(init_weights)
+""",
+    )
+    valid = (
+        """
+import torch.nn as nn
+
+def init_weights(m):
+    if isinstance(m, nn.Conv2d):
+        nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+net = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Conv2d(16, 16, 3))
+net.apply(init_weights)
+""",
+        """
+import torch.nn as nn
+
+net = nn.Sequential(nn.Conv2d(3, 16, 3, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+nn.init.kaiming_normal_(net[0].weight, nonlinearity="relu")
+""",
+    )
+
+    def check(self, model):
+        groups: dict[int, tuple] = {}
+        for layer in model.layers():
+            if layer.spec.kind not in catalog.FEEDFORWARD_KINDS or layer.spec.lazy or layer.wrapped:
+                continue
+            if layer.has_param("bias") is not True:
+                continue
+            event = layer.final_event("weight")
+            if event is None or event.op is None or event.op.tensor_method and event.op.name == "copy_":
+                continue
+            if any(e.param == "bias" for e in layer.events):
+                continue
+            groups.setdefault(id(event.op.node), (event.op, []))[1].append(layer)
+        for op, layers in groups.values():
+            yield Violation(op.node, f"`{op.label}` sets the weight of {describe_layers(model, layers)} but the bias "
+                                     "keeps PyTorch's default U(±1/sqrt(fan_in)); initialize it too (usually "
+                                     "nn.init.zeros_)")

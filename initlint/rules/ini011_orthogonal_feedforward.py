@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from initlint.catalog import torch as catalog
+from initlint.rules._shared import describe_feeds, describe_layers, final_weight_inits, layers_feeding
+from initlint.rules.base import Rule, Violation
+
+
+class OrthogonalFeedforward(Rule):
+    """## What it does
+    Flags `orthogonal_` without an explicit gain on the weight of a Linear/Conv layer that feeds an activation.
+
+    ## Why is this bad?
+    An orthogonal matrix has unit-norm rows: element variance about 1/max(rows, cols), LeCun-like, which is
+    too small before a ReLU (He wants 2/fan_in). Orthogonality pays off under repeated multiplication by the
+    same matrix, in recurrent hidden-to-hidden weights; a feed-forward layer gets nothing from it.
+
+    Exempt: recurrent weights, an explicit `gain=` (the RL convention `orthogonal_(w, gain=np.sqrt(2))` is a
+    deliberate choice), output layers, a normalization layer in between, unknown consumers.
+
+    ## Example
+    ```python
+    nn.init.orthogonal_(self.fc1.weight)
+    ...
+    x = F.relu(self.fc1(x))
+    ```
+
+    ## Use instead
+    ```python
+    nn.init.orthogonal_(self.fc1.weight, gain=nn.init.calculate_gain("relu"))
+    ```
+    """
+
+    code = "INI011"
+    name = "orthogonal-feedforward"
+    invalid = (
+        """
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
+nn.init.orthogonal_(net[0].weight)
+""",
+    )
+    valid = (
+        """
+import numpy as np
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 2))
+nn.init.orthogonal_(net[0].weight, gain=np.sqrt(2))
+nn.init.orthogonal_(net[2].weight)
+""",
+        """
+import torch.nn as nn
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 64)
+        nn.init.orthogonal_(self.lstm.weight_hh_l0)
+""",
+    )
+
+    def check(self, model):
+        for group in final_weight_inits(model):
+            op = group.op
+            if op.family != catalog.FAM_ORTHOGONAL or "gain" in op.args:
+                continue
+            bad = layers_feeding(group.layers, lambda activation: True)
+            if bad:
+                yield Violation(op.node, f"orthogonal init without a gain on feed-forward {describe_layers(model, bad)}, "
+                                         f"which feed {describe_feeds(bad)}; use the activation's gain "
+                                         "(gain=calculate_gain(...)) or Kaiming/Xavier init")

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import ast
+import difflib
+
+from initlint.catalog import torch as catalog
+from initlint.model.entities import literal_value
+from initlint.rules.base import Rule, Violation
+
+
+class InvalidInitArgument(Rule):
+    """## What it does
+    Flags init arguments that raise at runtime: a `nonlinearity` (or `calculate_gain` name) torch does not
+    accept (`'gelu'`, `'silu'`, `'identity'`, `'ReLU'`: names are case-sensitive), a `mode` other than
+    `fan_in`/`fan_out` (in any case), a string passed as a gain, and keyword arguments the function does not take.
+
+    ## Why is this bad?
+    `calculate_gain` knows exactly twelve names; anything else raises `ValueError: Unsupported nonlinearity`,
+    typically only when the model is first built on the training machine.
+
+    ## Example
+    ```python
+    nn.init.kaiming_normal_(m.weight, nonlinearity="gelu")
+    ```
+
+    ## Use instead
+    ```python
+    nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+    ```
+    """
+
+    code = "INI015"
+    name = "invalid-init-argument"
+    invalid = (
+        """
+import torch.nn as nn
+
+w = nn.Linear(4, 4).weight
+nn.init.kaiming_normal_(w, nonlinearity="gelu")
+""",
+        """
+import torch.nn as nn
+
+gain = nn.init.calculate_gain("ReLU")
+""",
+        """
+import torch.nn as nn
+
+w = nn.Linear(4, 4).weight
+nn.init.kaiming_uniform_(w, mode="fan_avg")
+""",
+        """
+import torch.nn as nn
+
+w = nn.Linear(4, 4).weight
+nn.init.normal_(w, stddev=0.02)
+""",
+    )
+    valid = (
+        """
+import torch.nn as nn
+
+w = nn.Linear(4, 4).weight
+nn.init.kaiming_normal_(w, mode="FAN_OUT", nonlinearity="leaky_relu")
+nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain("tanh"))
+""",
+    )
+
+    def check(self, model):
+        for op in model.init_ops:
+            if op.spec is None or op.tensor_method or op.wrapper is not None and op.wrapper.torch_equivalent is None:
+                continue
+            nonlinearity = op.args.get("nonlinearity")
+            if nonlinearity is not None:
+                problem = _bad_gain_name(literal_value(nonlinearity))
+                if problem:
+                    yield Violation(nonlinearity, f"`{op.label}` {problem}")
+            mode = op.literal("mode") if "mode" in op.args else None
+            if isinstance(mode, str) and mode.lower() not in catalog.KAIMING_MODES:
+                yield Violation(op.args["mode"], f"`{op.label}` mode={mode!r} raises ValueError: use 'fan_in' or 'fan_out'")
+            gain = op.args.get("gain")
+            if gain is not None and isinstance(literal_value(gain), str):
+                yield Violation(gain, f"`{op.label}` takes a number as gain, not {literal_value(gain)!r} (TypeError); "
+                                      f"use gain=nn.init.calculate_gain({literal_value(gain)!r})")
+            allowed = set(op.spec.params) | {"tensor"}
+            for keyword in op.node.keywords:
+                if keyword.arg and keyword.arg not in allowed:
+                    hint = difflib.get_close_matches(keyword.arg, sorted(allowed), n=1)
+                    suggestion = f"; did you mean `{hint[0]}`?" if hint else ""
+                    yield Violation(keyword.value, f"`{op.label}` has no parameter `{keyword.arg}` (TypeError){suggestion}")
+        for node in ast.walk(model.tree):
+            if isinstance(node, ast.Call) and (model.names.qualname(node.func) or "").endswith("init.calculate_gain"):
+                name_expr = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "nonlinearity"), None)
+                problem = _bad_gain_name(literal_value(name_expr))
+                if problem and name_expr is not None:
+                    yield Violation(name_expr, f"`calculate_gain` {problem}")
+
+
+def _bad_gain_name(name) -> str | None:
+    if not isinstance(name, str) or name in catalog.CALCULATE_GAIN:
+        return None
+    close = name.lower().replace("-", "_").strip()
+    if close in catalog.CALCULATE_GAIN:
+        return f"does not accept {name!r}: names are case-sensitive; use {close!r}"
+    hint = difflib.get_close_matches(close, list(catalog.CALCULATE_GAIN), n=1)
+    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return (f"does not accept {name!r} (ValueError: Unsupported nonlinearity); it knows "
+            f"{', '.join(sorted(set(catalog.CALCULATE_GAIN) - {'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d'}))}{suggestion}")
