@@ -120,6 +120,7 @@ class ModuleNode:
     consumers: list[Consumer] = field(default_factory=list)
     events: list[InitEvent] = field(default_factory=list)
     in_residual: bool = False  # its output is summed with another branch (e.g. the identity)
+    head_via_activation: bool = False  # layer -> activation -> the model's output
 
     @property
     def display(self) -> str:
@@ -203,6 +204,8 @@ class ModuleNode:
             return Feeds(F_UNKNOWN)
         if kinds == {C_OUTPUT}:
             return Feeds(F_HEAD)
+        if kinds == {C_ACTIVATION} and self.head_via_activation:
+            return Feeds(F_HEAD, tuple(consumers))
         if kinds == {C_ACTIVATION}:
             return Feeds(F_ACTIVATION, tuple(c for c in consumers), any(c.via_norm for c in consumers))
         if kinds == {C_LAYER}:

@@ -58,6 +58,7 @@ class FlowAnalysis:
         self.names = model.names
         self._in_progress: set[int] = set()
         self.input_nodes: dict[int, ModuleNode] = {}
+        self.activation_outputs: list[ModuleNode] = []
 
     # --------------------------------------------------------------------------------- classes
 
@@ -298,14 +299,14 @@ class FlowAnalysis:
         if isinstance(module, FuncRef) and module.activation is not None:
             self.consume(rest, Consumer(C_UNKNOWN, line=call.lineno))
             self.consume(first, Consumer(C_ACTIVATION, module.activation, line=call.lineno, label=module.activation.label))
-            return EMPTY
+            return self.activated(first, call)
         qualname = self.names.qualname(func)
         if qualname:
             activation = self.model.activation_function(qualname, call)
             if activation is not None:
                 self.consume(rest, Consumer(C_UNKNOWN, line=call.lineno))
                 self.consume(first, Consumer(C_ACTIVATION, activation, line=call.lineno, label=activation.label))
-                return EMPTY
+                return self.activated(first, call)
             short = qualname.rsplit(".", 1)[-1]
             if qualname.startswith(("torch.nn.functional.", "torch.")) and short in catalog.TRANSPARENT_FUNCTIONS:
                 self.consume(rest, Consumer(C_UNKNOWN, line=call.lineno))
@@ -328,7 +329,7 @@ class FlowAnalysis:
                 if spec is not None and receiver.producers:
                     use = ActivationUse(spec, f".{method}()", None, call.lineno)
                     self.consume(receiver, Consumer(C_ACTIVATION, use, line=call.lineno, label=use.label))
-                    return EMPTY
+                    return self.activated(receiver, call)
                 if method in _PASS_THROUGH_METHODS:
                     return receiver | first
                 if method in ("add", "add_", "sub"):
@@ -388,7 +389,7 @@ class FlowAnalysis:
                 else:
                     self.consume(value, Consumer(C_ACTIVATION, option, line=line or option.line,
                                                  label=f"{module.display}" if module.path else option.label))
-            return EMPTY
+            return self.activated(value, site or module.node)
         if module.kind == TRANSPARENT:
             return value.normed() if module.cls in catalog.PARAMETER_FREE_NORMS else value
         if module.kind == CONTAINER:
@@ -416,6 +417,27 @@ class FlowAnalysis:
             return result | Flow(frozenset(produced))
         self.consume(value, Consumer(C_UNKNOWN, line=line))
         return EMPTY
+
+    def activated(self, value: Flow, site: ast.AST) -> Flow:
+        """An activation's output: remembered, so a layer whose activation feeds the model's output is a head."""
+        if not value.producers:
+            return EMPTY
+        node = ModuleNode("activation-output", "", "", site)
+        node.sources = [producer for producer, _ in value.producers]  # type: ignore[attr-defined]
+        self.activation_outputs.append(node)
+        return Flow(frozenset({(node, False)}))
+
+    def mark_heads_behind_activations(self) -> None:
+        """Layer -> activation -> model output: the layer is an output layer (a tanh-squashed policy head)."""
+        for node in self.activation_outputs:
+            if node.consumers and all(c.kind == C_OUTPUT for c in node.consumers):
+                stack = list(node.sources)  # type: ignore[attr-defined]
+                while stack:
+                    source = stack.pop()
+                    if source.kind == "activation-output":
+                        stack.extend(source.sources)  # type: ignore[attr-defined]
+                    else:
+                        source.head_via_activation = True
 
     def chain(self, children: list[ModuleNode], value: Flow, cls, depth: int) -> Flow:
         repeated = False

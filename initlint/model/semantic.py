@@ -61,6 +61,7 @@ class FileModel:
         for node in model.standalone:
             flow.run_standalone(node)
         flow.finish_roots(list(model.classes.values()))
+        flow.mark_heads_behind_activations()
         return model
 
     def _collect_definitions(self) -> None:

@@ -201,7 +201,11 @@ class Walker:
         elif truth == MAYBE:
             self.exec_body(stmt.body, self._child(frame, conditional=True))
             self.exec_body(stmt.orelse, self._child(frame, conditional=True))
-        # None: the test depends on the module in a way we cannot evaluate: follow neither branch.
+        else:
+            # The test depends on the module in a way we cannot evaluate: either branch may run. Its writes are
+            # conditional (no rule judges them as the final init, but they do count as "touched").
+            self.exec_body(stmt.body, self._child(frame, conditional=True, guarded=True))
+            self.exec_body(stmt.orelse, self._child(frame, conditional=True, guarded=True))
 
     def _aug_assign(self, stmt: ast.AugAssign, frame: Frame) -> None:
         if isinstance(stmt.target, ast.Name) and isinstance(stmt.op, ast.Add):
@@ -223,6 +227,24 @@ class Walker:
                 self.assign(element, items[index] if items else None, frame, value_node)
         elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
             self._assign_self(target.attr, value, frame, value_node)
+        elif isinstance(target, ast.Attribute):
+            self._assign_parameter(target, frame, value_node)
+
+    def _assign_parameter(self, target: ast.Attribute, frame: Frame, value_node: ast.expr) -> None:
+        """`conv.bias = nn.Parameter(...)`, `m.weight.data = t`: a write to that parameter."""
+        inner, _uses_data = strip_data(target)
+        if not isinstance(inner, ast.Attribute):
+            return
+        base = frame.self_value if isinstance(inner.value, ast.Name) and inner.value.id == "self" \
+            else self.eval(inner.value, frame)
+        if isinstance(base, NodeInstance):
+            base = base.node
+        if isinstance(base, ModuleNode) and inner.attr in base.param_names():
+            op = InitOp(node=_assignment_call(target, value_node), name="assign", family="assign", args={},
+                        target=inner, uses_data=_uses_data, label=f"{ast.unparse(target)} = ...")
+            event = InitEvent(op, inner.attr, frame.via, frame.conditional, report_node=target, dispatch=frame.dispatch)
+            base.events.append(event)
+            self.model.events.append((base, event))
 
     def _assign_self(self, attr: str, value, frame: Frame, value_node: ast.expr) -> None:
         owner = frame.self_value
@@ -380,6 +402,8 @@ class Walker:
         if isinstance(expr, ast.Name):
             if expr.id in frame.env:
                 return frame.env[expr.id]
+            if expr.id == "self" and frame.self_value is not None:
+                return frame.self_value
             return self._global_value(expr)
         if isinstance(expr, ast.Constant):
             return StrVal(expr.value) if isinstance(expr.value, str) else None
@@ -1078,6 +1102,12 @@ class Walker:
         if node.kind in (ACTIVATION, TRANSPARENT, UNKNOWN):
             return node.cls == short
         return False
+
+
+def _assignment_call(target: ast.AST, value: ast.expr) -> ast.Call:
+    """A stand-in call node located at the assignment, so findings about it have a position."""
+    call = ast.Call(func=target, args=[value], keywords=[])
+    return ast.copy_location(call, target)
 
 
 class _UnknownType:

@@ -136,14 +136,22 @@ def activation_title(activation: ActivationUse) -> str:
 
 def describe_layers(model: FileModel, layers: list[ModuleNode]) -> str:
     """"`self.fc1`, `self.fc2` (Linear) of `MLP`"."""
-    names = ", ".join(f"`{layer.display}`" for layer in layers[:4])
+    owners = {id(layer): model.owner_name(layer) for layer in layers}
+    several_owners = len(set(owners.values())) > 1
+
+    def name(layer: ModuleNode) -> str:
+        if several_owners and layer.display.startswith("self."):
+            return f"`{owners[id(layer)]}.{layer.path}`"
+        return f"`{layer.display}`"
+
+    names = ", ".join(name(layer) for layer in layers[:4])
     if len(layers) > 4:
         names += f" and {len(layers) - 4} more"
     classes = sorted({layer.cls for layer in layers})
-    owners = sorted({model.owner_name(layer) for layer in layers} - {""})
     text = f"{names} ({', '.join(classes)})"
-    if owners and not all(layer.display.startswith(owners[0] + ".") for layer in layers):
-        text += f" of `{'`, `'.join(owners)}`"
+    owner_names = sorted(set(owners.values()) - {""})
+    if len(owner_names) == 1 and any(layer.display.startswith("self.") for layer in layers):
+        text += f" of `{owner_names[0]}`"
     return text
 
 

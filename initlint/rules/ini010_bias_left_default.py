@@ -15,7 +15,8 @@ class BiasLeftDefault(Rule):
     scheme: with a carefully scaled weight the random bias becomes a sizeable, arbitrary offset per unit.
     The reference implementations of most inits (He, Xavier, DCGAN, Detectron) zero the bias.
 
-    Exempt: layers built with `bias=False`, biases set anywhere (including conditionally), and lazy layers.
+    Exempt: layers built with `bias=False`, biases set anywhere (including conditionally), lazy layers, and
+    layers followed directly by a normalization layer, which subtracts the bias's mean again.
 
     ## Example
     ```python
@@ -72,10 +73,12 @@ nn.init.kaiming_normal_(net[0].weight, nonlinearity="relu")
             if layer.has_param("bias") is not True:
                 continue
             event = layer.final_event("weight")
-            if event is None or event.op is None or event.op.tensor_method and event.op.name == "copy_":
+            if event is None or event.op is None or event.op.family in ("assign", "copy"):
                 continue
             if any(e.param == "bias" for e in layer.events):
                 continue
+            if layer.feeds().via_norm:
+                continue  # a normalization right after removes the bias's mean: its init hardly matters
             groups.setdefault(id(event.op.node), (event.op, []))[1].append(layer)
         for op, layers in groups.values():
             yield Violation(op.node, f"`{op.label}` sets the weight of {describe_layers(model, layers)} but the bias "

@@ -30,7 +30,8 @@ class ConstantWeightInit(Rule):
     other layers, never when those are constant too. Two stacked zero-initialized layers give the first one a
     zero gradient.
 
-    Exempt: output layers (zero-init heads are a convention), the last layer of a residual branch (its output is
+    Exempt: output layers (zero-init heads are a convention), layers feeding softmax (zero logits give the
+    uniform distribution, as deformable attention's offsets and weights intend), the last layer of a residual branch (its output is
     added to the identity: Fixup, zero-init-residual, ControlNet zero-convs, LoRA's B), and unknown consumers.
 
     ## Example
@@ -95,7 +96,7 @@ class Block(nn.Module):
                 if layer.in_residual:
                     continue
                 feeds = layer.feeds()
-                if feeds.kind == F_ACTIVATION:
+                if feeds.kind == F_ACTIVATION and not any(a.spec.family == catalog.OUTPUT for a in feeds.activations):
                     bad.append(layer)
                 elif value == 0 and layer.consumers and all(c.kind == C_LAYER for c in layer.consumers) \
                         and self._feeds_zero_layer(model, layer):
