@@ -17,9 +17,25 @@ _NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-
 _FILE_NOQA_RE = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
 
 
-def might_matter(text: str) -> bool:
-    """Cheap pre-filter: a file with no framework import and no init vocabulary cannot have findings."""
-    return any(word in text for word in ("torch", "keras", "tensorflow", "init", "nn.", "weight"))
+_FRAMEWORK_WORDS = ("torch", "keras", "tensorflow", "import *")
+_INIT_WORDS = ("init", "_(", "selu", "SELU", "apply(", "Lazy", "initializer")
+
+
+# Rules about a framework default need no init vocabulary, only the activation they judge.
+_OPT_IN_WORDS = {"INI005": ("relu", "ReLU")}
+
+
+def might_matter(text: str, settings: Settings | None = None) -> bool:
+    """Cheap pre-filter: a file needs a framework (or a star import that may bring one) and some init
+    vocabulary (an `init` name, an in-place `x_(` call, SELU, `apply(`) to have findings."""
+    if not any(word in text for word in _FRAMEWORK_WORDS):
+        return False
+    words = _INIT_WORDS
+    if settings is not None:
+        for code, extra in _OPT_IN_WORDS.items():
+            if settings.enabled(code, False):
+                words = words + extra
+    return any(word in text for word in words)
 
 
 def lint_source(path: str, text: str, settings: Settings | None = None) -> tuple[list[Finding], list[FileError]]:
@@ -34,7 +50,7 @@ def lint_source(path: str, text: str, settings: Settings | None = None) -> tuple
         return _apply_noqa(source, [_syntax_error_finding(source, exc)]), []
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
         return [], [FileError(path, f"cannot parse: {exc}")]
-    if not might_matter(text):
+    if not might_matter(text, settings):
         return [], []
     try:
         findings = _run_rules(source, tree, settings)

@@ -7,7 +7,7 @@ Sources: `../shared/reference/torch_defaults.md`, `torch_init_api.md`, `activati
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # ---------------------------------------------------------------------------------------------- layers
 

@@ -45,14 +45,14 @@ def _canonical(qualname: str) -> str:
 class Names:
     """Maps local names to qualified names using the file's import statements."""
 
-    def __init__(self, tree: ast.Module, module_name: str = "") -> None:
+    def __init__(self, tree: ast.Module, imports: list[ast.stmt] | None = None) -> None:
         self.aliases: dict[str, str] = {}
         self.star_modules: list[str] = []
         self.local_definitions: set[str] = set()
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.local_definitions.add(node.name)
-        for node in ast.walk(tree):
+        for node in imports if imports is not None else ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

@@ -11,6 +11,7 @@ Built once per file from the stdlib `ast`:
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -44,12 +45,15 @@ class FileModel:
     param_loops: list = field(default_factory=list)
     init_ops_in_context: list = field(default_factory=list)
     self_nodes: dict[int, ModuleNode] = field(default_factory=dict)
+    index: "NodeIndex" = None  # type: ignore[assignment]
 
     # ------------------------------------------------------------------------------------ build
 
     @classmethod
     def build(cls, source: SourceFile, tree: ast.Module) -> "FileModel":
-        model = cls(source, tree, Names(tree))
+        index = NodeIndex.of(tree)
+        model = cls(source, tree, Names(tree, imports=index.imports))
+        model.index = index
         model._collect_definitions()
         walker = Walker(model)
         for klass in model.classes.values():
@@ -68,7 +72,7 @@ class FileModel:
         for node in self.tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions.setdefault(node.name, node)
-        class_defs = [n for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)]
+        class_defs = self.index.classes
         for node in class_defs:
             if node.name in self.classes:
                 continue
@@ -107,15 +111,14 @@ class FileModel:
     def _looks_like_script(self, function: ast.FunctionDef) -> bool:
         """A top-level function that builds or initializes a model (not one passed to `apply`)."""
         params = function.args.posonlyargs + function.args.args
-        for node in ast.walk(function):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("apply", "modules"):
+        for node in self.index.calls_within(function):
+            if isinstance(node.func, ast.Attribute) and node.func.attr in ("apply", "modules"):
                 return True
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                qualname = self.names.qualname(node.value.func) or ""
-                if qualname.startswith("<local>.") and qualname[8:] in self.classes:
-                    return True
-                if torch_nn_name(qualname) == "Sequential":
-                    return True
+            qualname = self.names.qualname(node.func) or ""
+            if qualname.startswith("<local>.") and qualname[8:] in self.classes:
+                return True
+            if torch_nn_name(qualname) == "Sequential":
+                return True
         return len(params) == 0
 
     def _exec_script(self, walker: Walker, body: list[ast.stmt], frame: Frame) -> None:
@@ -159,21 +162,20 @@ class FileModel:
     def init_ops(self) -> list[InitOp]:
         """Every call in the file that writes a tensor (nn.init, wrappers, in-place methods), in source order."""
         ops = []
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Call):
-                op = parse_init_call(node, self.names)
-                if op is not None:
-                    ops.append(op)
-        ops.sort(key=lambda op: (op.node.lineno, op.node.col_offset))
+        for node in self.index.calls:
+            op = parse_init_call(node, self.names)
+            if op is not None:
+                ops.append(op)
         return ops
 
-    @cached_property
+    @property
+    def calls(self) -> list[ast.Call]:
+        """Every call in the file, in source order."""
+        return self.index.calls
+
+    @property
     def parents(self) -> dict[ast.AST, ast.AST]:
-        out: dict[ast.AST, ast.AST] = {}
-        for node in ast.walk(self.tree):
-            for child in ast.iter_child_nodes(node):
-                out[child] = node
-        return out
+        return self.index.parents
 
     def enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> ast.AST | None:
         parent = self.parents.get(node)
@@ -219,6 +221,65 @@ class FileModel:
         has_norm = "LayerNorm" in text or "RMSNorm" in text
         has_attention = "attn" in text.lower() or "attention" in text.lower() or "MultiheadAttention" in text
         return has_norm and has_attention
+
+
+@dataclass
+class NodeIndex:
+    """One pass over the tree: the nodes rules and the model look up, and each node's parent."""
+
+    tree: ast.Module
+    calls: list[ast.Call]
+    classes: list[ast.ClassDef]
+    imports: list[ast.stmt]
+
+    @classmethod
+    def of(cls, tree: ast.Module) -> "NodeIndex":
+        calls: list[ast.Call] = []
+        classes: list[ast.ClassDef] = []
+        imports: list[ast.stmt] = []
+        for node, _parent in _walk_with_parents(tree):
+            kind = type(node)
+            if kind is ast.Call:
+                calls.append(node)
+            elif kind is ast.ClassDef:
+                classes.append(node)
+            elif kind is ast.Import or kind is ast.ImportFrom:
+                imports.append(node)
+        calls.sort(key=lambda call: (call.lineno, call.col_offset))
+        classes.sort(key=lambda node: node.lineno)
+        imports.sort(key=lambda node: node.lineno)
+        return cls(tree, calls, classes, imports)
+
+    @cached_property
+    def parents(self) -> dict[ast.AST, ast.AST]:
+        return {node: parent for node, parent in _walk_with_parents(self.tree) if parent is not None}
+
+    def calls_within(self, node: ast.AST) -> list[ast.Call]:
+        """The calls whose position lies inside `node` (a function or class), by line span."""
+        start, end = node.lineno, getattr(node, "end_lineno", None) or node.lineno
+        lines = [call.lineno for call in self.calls]
+        return self.calls[bisect.bisect_left(lines, start):bisect.bisect_right(lines, end)]
+
+
+_SKIP = (ast.Load, ast.Store, ast.Del, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _walk_with_parents(tree: ast.AST):
+    """Every node with its parent, faster than `ast.walk` (no generator per node, operators skipped)."""
+    AST = ast.AST
+    stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, parent = pop()
+        yield node, parent
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, AST) and not isinstance(item, _SKIP):
+                        push((item, node))
+            elif isinstance(value, AST) and not isinstance(value, _SKIP):
+                push((value, node))
 
 
 def _descendants(nodes: list[ModuleNode]):

@@ -88,8 +88,8 @@ nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain("tanh"))
                     hint = difflib.get_close_matches(keyword.arg, sorted(allowed), n=1)
                     suggestion = f"; did you mean `{hint[0]}`?" if hint else ""
                     yield Violation(keyword.value, f"`{op.label}` has no parameter `{keyword.arg}` (TypeError){suggestion}")
-        for node in ast.walk(model.tree):
-            if isinstance(node, ast.Call) and (model.names.qualname(node.func) or "").endswith("init.calculate_gain"):
+        for node in model.calls:
+            if (model.names.qualname(node.func) or "").endswith("init.calculate_gain"):
                 name_expr = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "nonlinearity"), None)
                 problem = _bad_gain_name(literal_value(name_expr))
                 if problem and name_expr is not None:
