@@ -121,6 +121,7 @@ class ModuleNode:
     events: list[InitEvent] = field(default_factory=list)
     in_residual: bool = False  # its output is summed with another branch (e.g. the identity)
     head_via_activation: bool = False  # layer -> activation -> the model's output
+    feeds_gate: bool = False  # layer -> activation -> multiplied into another branch
 
     @property
     def display(self) -> str:
@@ -200,7 +201,7 @@ class ModuleNode:
         if not consumers:
             return Feeds(F_NOTHING)
         kinds = {c.kind for c in consumers}
-        if kinds & {C_UNKNOWN, C_GATE}:
+        if kinds & {C_UNKNOWN, C_GATE} or self.feeds_gate:
             return Feeds(F_UNKNOWN)
         if kinds == {C_OUTPUT}:
             return Feeds(F_HEAD)

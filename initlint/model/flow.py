@@ -430,6 +430,12 @@ class FlowAnalysis:
     def mark_heads_behind_activations(self) -> None:
         """Layer -> activation -> model output: the layer is an output layer (a tanh-squashed policy head)."""
         for node in self.activation_outputs:
+            if any(c.kind == C_GATE for c in node.consumers):
+                # layer -> sigmoid -> multiplied in: a gate (squeeze-excitation, GLU); no depth to propagate through
+                for source in node.sources:  # type: ignore[attr-defined]
+                    if source.kind != "activation-output":
+                        source.feeds_gate = True
+                continue
             if node.consumers and all(c.kind == C_OUTPUT for c in node.consumers):
                 stack = list(node.sources)  # type: ignore[attr-defined]
                 while stack:

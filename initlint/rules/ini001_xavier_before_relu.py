@@ -5,6 +5,8 @@ from initlint.rules._shared import (
     GAIN_TOLERANCE, describe_feeds, describe_layers, explicit_gain, final_weight_inits, implied_gain, layers_feeding,
     relu_like,
 )
+from initlint.fixes import FixBuilder
+from initlint.rules._fixes import replace_with_kaiming, single_activation
 from initlint.rules.base import Rule, Violation
 
 
@@ -38,6 +40,12 @@ class XavierBeforeRelu(Rule):
     ```python
     nn.init.kaiming_uniform_(self.fc1.weight, nonlinearity="relu")
     ```
+
+    ## Fix safety
+    Unsafe: the fix swaps Xavier for Kaiming of the same distribution (`nonlinearity='relu'`, or
+    `'leaky_relu'` with `a=` the actual slope), which changes the numbers the model starts from. No fix is
+    offered when one call reaches layers that want different inits (ReLU and tanh layers of a shared
+    `weights_init`).
     """
 
     code = "INI001"
@@ -101,5 +109,12 @@ nn.init.xavier_uniform_(net[0].weight, gain=nn.init.calculate_gain("relu"))
                 continue
             bad = layers_feeding(group.layers, relu_like)
             if bad:
+                activation = single_activation(bad, group.layers)
+                fix = None
+                if activation is not None:
+                    fix = replace_with_kaiming(FixBuilder(model), op, activation,
+                                               "Use Kaiming init of the same distribution", keep=("generator",))
+                reason = "" if fix else "; no autofix: the same call reaches layers that want different inits"
                 yield Violation(op.node, f"Xavier init reaches {describe_layers(model, bad)}, which feed "
-                                         f"{describe_feeds(bad)}; use Kaiming (He) init with nonlinearity='relu'")
+                                         f"{describe_feeds(bad)}; use Kaiming (He) init with nonlinearity='relu'"
+                                         f"{reason}", fix)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from initlint.catalog import torch as catalog
 from initlint.rules._shared import describe_feeds, describe_layers, final_weight_inits, implied_gain, layers_feeding, saturating
+from initlint.fixes import FixBuilder
+from initlint.rules._fixes import replace_with_xavier, single_activation
 from initlint.rules.base import Rule, Violation
 
 
@@ -28,6 +30,10 @@ class KaimingBeforeSaturating(Rule):
     ```python
     nn.init.xavier_normal_(self.fc.weight, gain=nn.init.calculate_gain("tanh"))
     ```
+
+    ## Fix safety
+    Unsafe: Kaiming becomes Xavier of the same distribution (with `gain=calculate_gain('tanh')` before tanh),
+    changing the initial weights. No fix when one call reaches layers feeding different activations.
     """
 
     code = "INI002"
@@ -81,6 +87,9 @@ nn.init.kaiming_uniform_(net[0].weight, mode="fan_out", nonlinearity="sigmoid")
                 continue  # a linear/sigmoid gain is INI003's business
             bad = layers_feeding(group.layers, saturating)
             if bad:
+                activation = single_activation(bad, group.layers)
+                fix = replace_with_xavier(FixBuilder(model), op, activation, "Use Xavier init with the activation's gain") \
+                    if activation is not None else None
                 yield Violation(op.node, f"Kaiming (He) init with a ReLU gain reaches {describe_layers(model, bad)}, "
                                          f"which feed {describe_feeds(bad)}; use Xavier init (gain=calculate_gain('tanh') "
-                                         "before tanh)")
+                                         "before tanh)", fix)

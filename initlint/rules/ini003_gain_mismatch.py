@@ -6,6 +6,8 @@ from initlint.rules._shared import (
     GAIN_TOLERANCE, activation_gain, activation_title, describe_feeds, describe_layers, explicit_gain,
     final_weight_inits, implied_gain,
 )
+from initlint.fixes import UNSAFE, FixBuilder
+from initlint.rules._fixes import gain_argument, kaiming_arguments, kept, shared_by_parameter_loop, single_activation
 from initlint.rules.base import Rule, Violation
 
 
@@ -34,6 +36,10 @@ class GainMismatch(Rule):
     ```python
     nn.init.kaiming_normal_(self.fc1.weight, nonlinearity="relu")
     ```
+
+    ## Fix safety
+    Unsafe: the fix sets the `nonlinearity`/`a` (Kaiming) or the `calculate_gain` name (Xavier) of the
+    activation that follows, which rescales the initial weights.
     """
 
     code = "INI003"
@@ -101,4 +107,23 @@ nn.init.kaiming_normal_(net[0].weight, a=0.2)
             if bad:
                 yield Violation(op.node, f"init gain {gain:.3g} does not fit the activation: it reaches "
                                          f"{describe_layers(model, bad)}, which feed {describe_feeds(bad)} "
-                                         f"(gain {', '.join(sorted(needed_titles))})")
+                                         f"(gain {', '.join(sorted(needed_titles))})", self._fix(model, op, bad, group.layers))
+
+    @staticmethod
+    def _fix(model, op, bad, reached):
+        activation = single_activation(bad, reached)
+        if activation is None or shared_by_parameter_loop(model, op):
+            return None
+        builder = FixBuilder(model)
+        if op.family == catalog.FAM_KAIMING:
+            extra = kaiming_arguments(builder, activation, op.args.get("nonlinearity"))
+            if extra is None:
+                return None
+            text, imports = builder.init_call(op, op.spec.name, kept(op, "mode", "generator"), extra)
+        else:
+            gain = gain_argument(builder, op, activation)
+            if gain is None:
+                return None
+            text, imports = builder.init_call(op, op.spec.name, kept(op, "generator"), [gain[0]])
+            imports += gain[1]
+        return builder.fix(UNSAFE, "Use the gain of the activation that follows", [builder.replace(op.node, text), *imports])

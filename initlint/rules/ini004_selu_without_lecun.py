@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from initlint.catalog import torch as catalog
 from initlint.rules._shared import describe_feeds, describe_layers, layers_feeding
+from initlint.fixes import UNSAFE, FixBuilder, quote_like
+from initlint.rules._fixes import kept, shared_by_parameter_loop
 from initlint.rules.base import Rule, Violation
 
 
@@ -46,6 +48,11 @@ class SeluWithoutLecun(Rule):
     ```python
     nn.init.kaiming_normal_(net[0].weight, nonlinearity="linear")
     ```
+
+    ## Fix safety
+    Unsafe: an explicit init is replaced by `kaiming_normal_(w, nonlinearity='linear')`, which changes the
+    initial weights. A layer left at PyTorch's default gets no fix (it would need a new statement whose place
+    depends on the code's structure).
     """
 
     code = "INI004"
@@ -89,5 +96,13 @@ for m in net.modules():
             groups.setdefault(id(node), (node, event, []))[2].append(layer)
         for node, event, layers in groups.values():
             how = "PyTorch's default init" if event is None or event.op is None else f"`{event.op.label}`"
+            fix = None
+            if event is not None and event.op is not None and event.op.target is not None \
+                    and not shared_by_parameter_loop(model, event.op):
+                builder = FixBuilder(model)
+                op = event.op
+                text, imports = builder.init_call(op, "kaiming_normal_", kept(op, "generator"),
+                                                  [f"nonlinearity={quote_like(op.args.get('nonlinearity'), 'linear', builder)}"])
+                fix = builder.fix(UNSAFE, "Use LeCun normal init", [builder.replace(op.node, text), *imports])
             yield Violation(node, f"{describe_layers(model, layers)} feed {describe_feeds(layers)} but use {how}; "
-                                  "SELU needs LeCun normal: nn.init.kaiming_normal_(w, nonlinearity='linear')")
+                                  "SELU needs LeCun normal: nn.init.kaiming_normal_(w, nonlinearity='linear')", fix)

@@ -24,6 +24,9 @@ class DefaultInitBeforeRelu(Rule):
     ```python
     nn.init.kaiming_uniform_(net[0].weight, nonlinearity="relu")
     ```
+
+    ## Fix safety
+    No fix: adding an init statement needs a place in the code that depends on how the model is built.
     """
 
     code = "INI005"

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import ast
+
 from initlint.catalog import torch as catalog
 from initlint.rules._shared import describe_layers
+from initlint.fixes import UNSAFE, FixBuilder
+from initlint.model.initops import split_param_target
 from initlint.rules.base import Rule, Violation
 
 
@@ -28,6 +32,10 @@ class BiasLeftDefault(Rule):
     nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
     nn.init.zeros_(self.conv.bias)
     ```
+
+    ## Fix safety
+    Unsafe: the fix adds `nn.init.zeros_(<layer>.bias)` right after the weight's init (guarded by
+    `if m.bias is not None:` inside a dispatch that may reach layers without a bias), changing initial values.
     """
 
     code = "INI010"
@@ -79,8 +87,30 @@ nn.init.kaiming_normal_(net[0].weight, nonlinearity="relu")
                 continue
             if layer.feeds().via_norm:
                 continue  # a normalization right after removes the bias's mean: its init hardly matters
-            groups.setdefault(id(event.op.node), (event.op, []))[1].append(layer)
-        for op, layers in groups.values():
+            groups.setdefault(id(event.op.node), (event.op, [], []))[1].append(layer)
+            groups[id(event.op.node)][2].append(event)
+        for op, layers, events in groups.values():
             yield Violation(op.node, f"`{op.label}` sets the weight of {describe_layers(model, layers)} but the bias "
                                      "keeps PyTorch's default U(±1/sqrt(fan_in)); initialize it too (usually "
-                                     "nn.init.zeros_)")
+                                     "nn.init.zeros_)", self._fix(model, op, events))
+
+    @staticmethod
+    def _fix(model, op, events):
+        """Zero the bias right after the weight's init, guarded when the call may reach a layer without one."""
+        base, param, whole = split_param_target(op.target)
+        if base is None or param != "weight" or not whole:
+            return None
+        builder = FixBuilder(model)
+        statement = builder.statement_of(op.node)
+        if statement is None or not isinstance(statement, ast.Expr):
+            return None
+        base_text = builder.segment(base)
+        zeros, imports = builder.init_function("zeros_", op.node.func if not op.tensor_method else None)
+        guard = any(event.dispatch is not None for event in events)
+        if guard:
+            step = "\t" if (builder.indentation(statement) or "").startswith("\t") else "    "
+            indent = builder.indentation(statement) or ""
+            line = f"if {base_text}.bias is not None:{builder.newline()}{indent}{step}{zeros}({base_text}.bias)"
+        else:
+            line = f"{zeros}({base_text}.bias)"
+        return builder.fix(UNSAFE, "Zero the bias after the weight's init", [builder.insert_after(statement, line), *imports])

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from initlint.catalog import torch as catalog
 from initlint.rules._shared import describe_feeds, describe_layers, final_weight_inits, layers_feeding
+from initlint.fixes import UNSAFE, FixBuilder
+from initlint.rules._fixes import gain_argument, kept, shared_by_parameter_loop, single_activation
 from initlint.rules.base import Rule, Violation
 
 
@@ -28,6 +30,9 @@ class OrthogonalFeedforward(Rule):
     ```python
     nn.init.orthogonal_(self.fc1.weight, gain=nn.init.calculate_gain("relu"))
     ```
+
+    ## Fix safety
+    Unsafe: the fix adds `gain=calculate_gain(<activation>)`, scaling the initial weights.
     """
 
     code = "INI011"
@@ -67,6 +72,15 @@ class Tagger(nn.Module):
                 continue
             bad = layers_feeding(group.layers, lambda activation: True)
             if bad:
+                fix = None
+                activation = single_activation(bad, group.layers)
+                if activation is not None and not shared_by_parameter_loop(model, op):
+                    builder = FixBuilder(model)
+                    gain = gain_argument(builder, op, activation)
+                    if gain is not None:
+                        text, imports = builder.init_call(op, op.spec.name, kept(op, "generator"), [gain[0]])
+                        fix = builder.fix(UNSAFE, "Give orthogonal init the activation's gain",
+                                          [builder.replace(op.node, text), *imports, *gain[1]])
                 yield Violation(op.node, f"orthogonal init without a gain on feed-forward {describe_layers(model, bad)}, "
                                          f"which feed {describe_feeds(bad)}; use the activation's gain "
-                                         "(gain=calculate_gain(...)) or Kaiming/Xavier init")
+                                         "(gain=calculate_gain(...)) or Kaiming/Xavier init", fix)

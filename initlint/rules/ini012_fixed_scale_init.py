@@ -4,6 +4,8 @@ import math
 
 from initlint.catalog import torch as catalog
 from initlint.rules._shared import describe_feeds, describe_layers, fan_in, fan_out, final_weight_inits, layers_feeding
+from initlint.fixes import FixBuilder
+from initlint.rules._fixes import fitting_init, single_activation
 from initlint.rules.base import Rule, Violation
 
 RATIO = 4.0
@@ -67,6 +69,10 @@ class FixedScaleInit(Rule):
     ```python
     nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
     ```
+
+    ## Fix safety
+    Unsafe: the fixed-std draw becomes Kaiming (ReLU family) or Xavier (tanh, sigmoid) of the same
+    distribution, which changes the initial weights.
     """
 
     code = "INI012"
@@ -114,6 +120,9 @@ nn.init.normal_(net[0].weight, 0.0, 0.02)
                     bad.append(layer)
                     wanted.append(min(needs))
             if bad:
+                activation = single_activation(bad, group.layers)
+                fix = fitting_init(FixBuilder(model), op, activation, "Use the init that fits the activation") \
+                    if activation is not None and op.target is not None else None
                 yield Violation(op.node, f"fixed std {std:.3g} ignores fan-in: {describe_layers(model, bad)} feed "
                                          f"{describe_feeds(bad)} and need std ≈ {wanted[0]:.3g} (fan_in "
-                                         f"{fan_in(bad[0])}); use Kaiming/Xavier init")
+                                         f"{fan_in(bad[0])}); use Kaiming/Xavier init", fix)

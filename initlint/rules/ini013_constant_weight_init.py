@@ -45,6 +45,9 @@ class ConstantWeightInit(Rule):
     ```python
     nn.init.kaiming_uniform_(self.hidden.weight, nonlinearity="relu")
     ```
+
+    ## Fix safety
+    No fix: whether the constant was meant (a gate, an identity start) or a placeholder is a design question.
     """
 
     code = "INI013"

@@ -4,6 +4,7 @@ import ast
 
 from initlint.catalog import torch as catalog
 from initlint.model.initops import split_param_target
+from initlint.fixes import UNSAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
 
 BIAS_NAMES = ("bias",)
@@ -36,6 +37,10 @@ class FanInitOn1d(Rule):
         if p.dim() > 1:
             nn.init.xavier_uniform_(p)
     ```
+
+    ## Fix safety
+    Unsafe: a `parameters()` loop gets an `if p.dim() > 1:` guard (1-D tensors then keep their previous
+    values), and a fan-based init on a bias becomes `zeros_`.
     """
 
     code = "INI014"
@@ -98,7 +103,7 @@ for name, p in net.named_parameters():
             if ndim is not None and not _rank_ok(op, ndim):
                 reported.add(id(op.node))
                 yield Violation(op.node, f"`{op.label}` on `{node.display}.{event.param}`, a {ndim}-D tensor "
-                                         f"({node.cls}): {_error(op)}")
+                                         f"({node.cls}): {_error(op)}", self._loop_guard_fix(model, op))
         # 2. what the call says by itself: the target is a bias, or a loop variable over parameters()
         for op in model.init_ops:
             if id(op.node) in reported or not _needs_rank(op) or op.target is None:
@@ -106,13 +111,36 @@ for name, p in net.named_parameters():
             _base, param, _whole = split_param_target(op.target)
             if param is not None and _is_bias_name(param) and op.spec is not None and op.spec.min_dims >= 2:
                 reported.add(id(op.node))
-                yield Violation(op.node, f"`{op.label}` on a bias (`{ast.unparse(op.target)}`): {_error(op)}")
+                builder = FixBuilder(model)
+                text, imports = builder.init_call(op, "zeros_")
+                fix = builder.fix(UNSAFE, "Zero the bias instead", [builder.replace(op.node, text), *imports])
+                yield Violation(op.node, f"`{op.label}` on a bias (`{ast.unparse(op.target)}`): {_error(op)}", fix)
                 continue
             if isinstance(op.target, ast.Name) and self._unguarded_parameter_loop(model, op):
                 reported.add(id(op.node))
                 yield Violation(op.node, f"`{op.label}` on every tensor of a `parameters()` loop, biases and norm "
                                          f"weights included: {_error(op)}; guard it with `if "
-                                         f"{op.target.id}.dim() > 1:`")
+                                         f"{op.target.id}.dim() > 1:`", self._loop_guard_fix(model, op))
+
+    @staticmethod
+    def _loop_guard_fix(model, op):
+        """`for p in m.parameters(): init(p)` -> guard the call with `if p.dim() > 1:`."""
+        if not isinstance(op.target, ast.Name) or op.spec is None or op.spec.exact_dims:
+            return None
+        loop = model.enclosing(op.node, (ast.For,))
+        if not isinstance(loop, ast.For) or not isinstance(loop.iter, ast.Call) \
+                or not isinstance(loop.iter.func, ast.Attribute) \
+                or loop.iter.func.attr not in ("parameters", "named_parameters"):
+            return None
+        loop_names = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        if op.target.id not in loop_names:
+            return None
+        builder = FixBuilder(model)
+        statement = builder.statement_of(op.node)
+        if statement is None:
+            return None
+        return builder.fix(UNSAFE, "Skip tensors with fewer than 2 dimensions",
+                           [builder.wrap_in_if(statement, f"{op.target.id}.dim() > 1")])
 
     @staticmethod
     def _unguarded_parameter_loop(model, op) -> bool:

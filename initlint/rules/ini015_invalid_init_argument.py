@@ -5,6 +5,7 @@ import difflib
 
 from initlint.catalog import torch as catalog
 from initlint.model.entities import literal_value
+from initlint.fixes import SAFE, FixBuilder, quote_like
 from initlint.rules.base import Rule, Violation
 
 
@@ -27,6 +28,10 @@ class InvalidInitArgument(Rule):
     ```python
     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
     ```
+
+    ## Fix safety
+    Safe, and only for spelling: `'ReLU'` -> `'relu'` (a change of case or of `-` to `_`), where the call
+    raises today and the intended name is certain. Other invalid arguments get no fix.
     """
 
     code = "INI015"
@@ -74,7 +79,7 @@ nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain("tanh"))
             if nonlinearity is not None:
                 problem = _bad_gain_name(literal_value(nonlinearity))
                 if problem:
-                    yield Violation(nonlinearity, f"`{op.label}` {problem}")
+                    yield Violation(nonlinearity, f"`{op.label}` {problem}", _case_fix(model, nonlinearity))
             mode = op.literal("mode") if "mode" in op.args else None
             if isinstance(mode, str) and mode.lower() not in catalog.KAIMING_MODES:
                 yield Violation(op.args["mode"], f"`{op.label}` mode={mode!r} raises ValueError: use 'fan_in' or 'fan_out'")
@@ -93,7 +98,17 @@ nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain("tanh"))
                 name_expr = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "nonlinearity"), None)
                 problem = _bad_gain_name(literal_value(name_expr))
                 if problem and name_expr is not None:
-                    yield Violation(name_expr, f"`calculate_gain` {problem}")
+                    yield Violation(name_expr, f"`calculate_gain` {problem}", _case_fix(model, name_expr))
+
+
+def _case_fix(model, node):
+    """`'ReLU'` -> `'relu'`: only a change of case or separators, so the intent is certain."""
+    name = literal_value(node)
+    fixed = name.lower().replace("-", "_").strip() if isinstance(name, str) else None
+    if fixed is None or fixed not in catalog.CALCULATE_GAIN:
+        return None
+    builder = FixBuilder(model)
+    return builder.fix(SAFE, f"Spell it {fixed!r}", [builder.replace(node, quote_like(node, fixed, builder))])
 
 
 def _bad_gain_name(name) -> str | None:

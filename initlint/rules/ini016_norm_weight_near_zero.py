@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from initlint.catalog import torch as catalog
 from initlint.rules._shared import describe_layers, final_weight_inits
+from initlint.fixes import UNSAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
 
 
@@ -28,6 +29,9 @@ class NormWeightNearZero(Rule):
     if isinstance(m, nn.BatchNorm2d):
         nn.init.normal_(m.weight, 1.0, 0.02)
     ```
+
+    ## Fix safety
+    Unsafe: the mean becomes 1.0 (the DCGAN reference), which changes the initial values.
     """
 
     code = "INI016"
@@ -79,6 +83,10 @@ net.apply(weights_init)
                 continue
             bad = [layer for layer in group.layers if not layer.in_residual]
             if bad:
+                fix = None
+                if op.family != catalog.FAM_UNIFORM and "mean" in op.args:
+                    builder = FixBuilder(model)
+                    fix = builder.fix(UNSAFE, "Draw gamma around 1", [builder.replace(op.args["mean"], "1.0")])
                 yield Violation(op.node, f"norm weight (gamma) of {describe_layers(model, bad)} drawn around "
                                          f"{center:g}: every channel is scaled by ~{spread:g} with a random sign; "
-                                         "draw it around 1 (normal_(w, 1.0, 0.02)) or use ones_")
+                                         "draw it around 1 (normal_(w, 1.0, 0.02)) or use ones_", fix)

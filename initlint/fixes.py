@@ -1,0 +1,165 @@
+"""Building fixes: text edits located with the AST's exact positions, so everything outside an edit stays
+byte-identical (comments, formatting, line endings). Rules describe *what* to change through FixBuilder;
+`initlint.fix` applies the edits, re-parses the result (with both `ast` and libcst) and writes atomically.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from initlint.findings import Edit, Fix, Position
+from initlint.model.semantic import FileModel
+
+SAFE = "safe"
+UNSAFE = "unsafe"
+
+
+class FixBuilder:
+    """Edits for one file, addressed by AST nodes."""
+
+    def __init__(self, model: FileModel) -> None:
+        self.model = model
+        self.source = model.source
+
+    # ---------------------------------------------------------------------------------- text
+
+    def segment(self, node: ast.AST) -> str:
+        start, end = self.source.node_range(node)
+        lines = self.source.lines
+        if start.row == end.row:
+            return lines[start.row - 1][start.column - 1:end.column - 1]
+        parts = [lines[start.row - 1][start.column - 1:]]
+        parts += lines[start.row:end.row - 1]
+        parts.append(lines[end.row - 1][:end.column - 1])
+        return "\n".join(parts)
+
+    def replace(self, node: ast.AST, text: str) -> Edit:
+        start, end = self.source.node_range(node)
+        return Edit(text, start, end)
+
+    def newline(self) -> str:
+        text = self.source.text
+        index = text.find("\n")
+        return "\r\n" if index > 0 and text[index - 1] == "\r" else "\n"
+
+    def indentation(self, stmt: ast.stmt) -> str | None:
+        """The statement's indentation, or None when it does not start its own line (`if x: f()`)."""
+        line = self.source.line(stmt.lineno)
+        indent = line[: len(line) - len(line.lstrip())]
+        start = self.source.position(stmt.lineno, stmt.col_offset)
+        return indent if start.column - 1 == len(indent) else None
+
+    def statement_of(self, node: ast.AST) -> ast.stmt | None:
+        current = node
+        while current is not None and not isinstance(current, ast.stmt):
+            current = self.model.parents.get(current)
+        return current
+
+    def insert_after(self, stmt: ast.stmt, line: str) -> Edit | None:
+        """A new line after `stmt`, at the same indentation."""
+        indent = self.indentation(stmt)
+        if indent is None or self._ends_mid_line(stmt):
+            return None
+        end_row = stmt.end_lineno or stmt.lineno
+        end_column = len(self.source.line(end_row)) + 1
+        position = Position(end_row, end_column)
+        return Edit(self.newline() + indent + line, position, position)
+
+    def wrap_in_if(self, stmt: ast.stmt, condition: str) -> Edit | None:
+        """`stmt` -> `if condition:` + `stmt` indented one level (its own lines only)."""
+        indent = self.indentation(stmt)
+        if indent is None or self._ends_mid_line(stmt):
+            return None
+        step = "\t" if indent.startswith("\t") else "    "
+        first, last = stmt.lineno, stmt.end_lineno or stmt.lineno
+        body = [self.source.line(row) for row in range(first, last + 1)]
+        newline = self.newline()
+        text = f"{indent}if {condition}:" + newline + newline.join(step + line if line.strip() else line for line in body)
+        return Edit(text, Position(first, 1), Position(last, len(self.source.line(last)) + 1))
+
+    def _ends_mid_line(self, stmt: ast.stmt) -> bool:
+        end_row = stmt.end_lineno or stmt.lineno
+        rest = self.source.line(end_row)[self.source.position(end_row, stmt.end_col_offset or 0).column - 1:]
+        return bool(rest.strip()) and not rest.strip().startswith("#")
+
+    # ------------------------------------------------------------------------------ nn.init
+
+    def init_function(self, name: str, like: ast.expr | None = None) -> tuple[str, list[Edit]]:
+        """How to spell `torch.nn.init.<name>` here: the prefix the call `like` uses, an existing alias of
+        `nn.init`/`nn`/`torch`, or a new `from torch.nn import init` import."""
+        if isinstance(like, ast.Attribute):
+            qualname = self.model.names.qualname(like.value)
+            if qualname in ("torch.nn.init", "transformers.initialization"):
+                return f"{self.segment(like.value)}.{name}", []
+        aliases = self.model.names.aliases
+        for local, qualname in aliases.items():
+            if qualname == "torch.nn.init":
+                return f"{local}.{name}", []
+        for local, qualname in aliases.items():
+            if qualname == "torch.nn":
+                return f"{local}.init.{name}", []
+        for local, qualname in aliases.items():
+            if qualname == "torch":
+                return f"{local}.nn.init.{name}", []
+        if isinstance(like, ast.Name) and (self.model.names.qualname(like) or "").startswith("torch.nn.init."):
+            return self._import_name(name)
+        return self._import_module(name)
+
+    def _import_name(self, name: str) -> tuple[str, list[Edit]]:
+        edit = self._add_import(f"from torch.nn.init import {name}")
+        return name, [edit] if edit else []
+
+    def _import_module(self, name: str) -> tuple[str, list[Edit]]:
+        taken = set(self.model.names.aliases) | self.model.names.local_definitions
+        local = "init" if "init" not in taken else "nn_init"
+        line = "from torch.nn import init" if local == "init" else "import torch.nn.init as nn_init"
+        edit = self._add_import(line)
+        return f"{local}.{name}", [edit] if edit else []
+
+    def _add_import(self, line: str) -> Edit | None:
+        """Insert an import after the module's last top-level import (or its docstring)."""
+        body = self.model.tree.body
+        anchor = None
+        for stmt in body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                anchor = stmt
+            elif anchor is not None:
+                break
+        if anchor is None and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+            anchor = body[0]
+        if anchor is None:
+            return Edit(line + self.newline(), Position(1, 1), Position(1, 1))
+        return self.insert_after(anchor, line)
+
+    def init_call(self, op, name: str, keep_args: dict[str, ast.expr] | None = None,
+                  extra: list[str] | None = None, target_text: str | None = None) -> tuple[str, list[Edit]]:
+        """`<prefix>.<name>(<target>, <kept args>, <extra>)` for an InitOp's call."""
+        func = op.node.func if not op.tensor_method else None
+        spelled, imports = self.init_function(name, func)
+        target = target_text if target_text is not None else self.segment(op.target)
+        args = [target]
+        for key, value in (keep_args or {}).items():
+            args.append(f"{key}={self.segment(value)}")
+        args += extra or []
+        return f"{spelled}({', '.join(args)})", imports
+
+    def fix(self, applicability: str, message: str, edits: list[Edit | None]) -> Fix | None:
+        if not edits or any(edit is None for edit in edits):
+            return None
+        return Fix(applicability, message, tuple(edits))  # type: ignore[arg-type]
+
+
+def quote_like(node: ast.AST | None, text: str, builder: FixBuilder) -> str:
+    """A string literal in the quote style the file already uses at `node` (double quotes by default)."""
+    quote = '"'
+    if node is not None:
+        original = builder.segment(node)
+        if original.startswith("'"):
+            quote = "'"
+    return f"{quote}{text}{quote}"
+
+
+def gain_call(builder: FixBuilder, op, activation_name: str, quote_node: ast.AST | None = None) -> tuple[str, list[Edit]]:
+    spelled, imports = builder.init_function("calculate_gain", op.node.func if not op.tensor_method else None)
+    return f"{spelled}({quote_like(quote_node, activation_name, builder)})", imports
+
