@@ -1047,6 +1047,8 @@ class Walker:
         value = self.eval(expr, frame)
         if isinstance(value, ParamRef):
             return value.node.has_param(value.param)
+        if isinstance(value, (ModuleNode, ClassModel)):
+            return True  # a module the dispatch is running on is never None
         return _NotHandled
 
     def _node_has_attr(self, node: ModuleNode, attr: str):
