@@ -102,8 +102,9 @@ for name, p in net.named_parameters():
             ndim = node.param_ndim(event.param)
             if ndim is not None and not _rank_ok(op, ndim):
                 reported.add(id(op.node))
+                fix = self._loop_guard_fix(model, op) or (self._zeros_fix(model, op) if _is_bias_name(event.param) else None)
                 yield Violation(op.node, f"`{op.label}` on `{node.display}.{event.param}`, a {ndim}-D tensor "
-                                         f"({node.cls}): {_error(op)}", self._loop_guard_fix(model, op))
+                                         f"({node.cls}): {_error(op)}", fix)
         # 2. what the call says by itself: the target is a bias, or a loop variable over parameters()
         for op in model.init_ops:
             if id(op.node) in reported or not _needs_rank(op) or op.target is None:
@@ -111,16 +112,20 @@ for name, p in net.named_parameters():
             _base, param, _whole = split_param_target(op.target)
             if param is not None and _is_bias_name(param) and op.spec is not None and op.spec.min_dims >= 2:
                 reported.add(id(op.node))
-                builder = FixBuilder(model)
-                text, imports = builder.init_call(op, "zeros_")
-                fix = builder.fix(UNSAFE, "Zero the bias instead", [builder.replace(op.node, text), *imports])
-                yield Violation(op.node, f"`{op.label}` on a bias (`{ast.unparse(op.target)}`): {_error(op)}", fix)
+                yield Violation(op.node, f"`{op.label}` on a bias (`{ast.unparse(op.target)}`): {_error(op)}",
+                                self._zeros_fix(model, op))
                 continue
             if isinstance(op.target, ast.Name) and self._unguarded_parameter_loop(model, op):
                 reported.add(id(op.node))
                 yield Violation(op.node, f"`{op.label}` on every tensor of a `parameters()` loop, biases and norm "
                                          f"weights included: {_error(op)}; guard it with `if "
                                          f"{op.target.id}.dim() > 1:`", self._loop_guard_fix(model, op))
+
+    @staticmethod
+    def _zeros_fix(model, op):
+        builder = FixBuilder(model)
+        text, imports = builder.init_call(op, "zeros_")
+        return builder.fix(UNSAFE, "Zero the bias instead", [builder.replace(op.node, text), *imports])
 
     @staticmethod
     def _loop_guard_fix(model, op):

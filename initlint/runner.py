@@ -1,0 +1,139 @@
+"""Linting many files: a content-addressed cache, parallel workers, and output in a deterministic order.
+
+The cache key covers the file's bytes, its path (findings name it), the effective settings and a fingerprint
+of initlint's own code, so a stale entry can never be served. Entries are written through a temporary file
+and renamed, so concurrent runs are safe; a corrupted or truncated entry is ignored and rewritten; an
+unwritable cache directory just means no caching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from initlint.findings import Edit, FileError, Finding, Fix, Position
+from initlint.settings import Settings
+
+DEFAULT_CACHE_DIR = ".initlint_cache"
+PARALLEL_THRESHOLD = 8  # below this many files, worker start-up costs more than it saves
+CACHE_FORMAT = 1
+
+Result = tuple[str, list[Finding], list[FileError]]
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of initlint's own source: any change to the linter invalidates every cache entry."""
+    digest = hashlib.sha256(str(CACHE_FORMAT).encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    return json.dumps({key: sorted(value) if isinstance(value, (set, frozenset)) else value
+                       for key, value in vars(settings).items()}, sort_keys=True, default=str)
+
+
+class Cache:
+    def __init__(self, directory: str | os.PathLike, settings: Settings) -> None:
+        self.directory = Path(directory)
+        self.prefix = hashlib.sha256((code_fingerprint() + settings_fingerprint(settings)).encode()).hexdigest()
+        self.writable = True
+
+    def key(self, path: str, data: bytes) -> str:
+        digest = hashlib.sha256(self.prefix.encode())
+        digest.update(os.path.abspath(path).encode())
+        digest.update(b"\0")
+        digest.update(data)
+        return digest.hexdigest()
+
+    def get(self, key: str) -> tuple[list[Finding], list[FileError]] | None:
+        entry = self.directory / key[:2] / f"{key}.json"
+        try:
+            payload = json.loads(entry.read_text(encoding="utf-8"))
+            return ([_finding_from_json(item) for item in payload["findings"]],
+                    [FileError(**item) for item in payload["errors"]])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing, truncated or corrupted: lint again
+
+    def put(self, key: str, findings: list[Finding], errors: list[FileError]) -> None:
+        if not self.writable or any(error.internal for error in errors):
+            return
+        folder = self.directory / key[:2]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            gitignore = self.directory / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n")
+            payload = json.dumps({"findings": [asdict(f) for f in findings], "errors": [asdict(e) for e in errors]})
+            handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(payload)
+            os.replace(temp, folder / f"{key}.json")
+        except OSError:
+            self.writable = False  # read-only or full: run on without caching
+
+
+def _finding_from_json(item: dict) -> Finding:
+    fix = item.get("fix")
+    if fix is not None:
+        fix = Fix(fix["applicability"], fix["message"],
+                  tuple(Edit(e["content"], Position(**e["start"]), Position(**e["end"])) for e in fix["edits"]))
+    return Finding(item["code"], item["name"], item["message"], item["path"], Position(**item["start"]),
+                   Position(**item["end"]), item["noqa_row"], fix, item["source_line"], item.get("extra") or {})
+
+
+def lint_one(path: str, settings: Settings, cache_dir: str | None) -> Result:
+    """Read, (cache-)lint one file. Runs in worker processes too, so it takes only picklable arguments."""
+    from initlint.engine import lint_source
+    from initlint.files import read_source
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        data = None
+    cache = Cache(cache_dir, settings) if cache_dir and data is not None else None
+    key = cache.key(path, data) if cache else ""
+    if cache:
+        hit = cache.get(key)
+        if hit is not None:
+            return path, hit[0], hit[1]
+    text, error = read_source(path)
+    if error is not None:
+        return path, [], [error]
+    findings, errors = lint_source(path, text, settings)
+    if cache:
+        cache.put(key, findings, errors)
+    return path, findings, errors
+
+
+def lint_files(paths: list[str], settings: Settings, jobs: int | None = None, cache_dir: str | None = None,
+               progress: Callable[[int, int], None] | None = None) -> list[Result]:
+    """Lint files, in parallel when there are enough of them; results come back in the order of `paths`."""
+    jobs = jobs or os.cpu_count() or 1
+    results: list[Result] = []
+    if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD:
+        for index, path in enumerate(paths):
+            results.append(lint_one(path, settings, cache_dir))
+            if progress:
+                progress(index + 1, len(paths))
+        return results
+    chunk = max(1, min(32, len(paths) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for index, result in enumerate(pool.map(lint_one, paths, [settings] * len(paths), [cache_dir] * len(paths),
+                                                chunksize=chunk)):
+            results.append(result)
+            if progress:
+                progress(index + 1, len(paths))
+    return results
