@@ -13,7 +13,6 @@ from initlint.source import SourceFile
 SYNTAX_ERROR_CODE = "INI999"
 SYNTAX_ERROR_NAME = "syntax-error"
 
-_NOQA_RE = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.I)
 _FILE_NOQA_RE = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
 
 
@@ -97,12 +96,7 @@ def _apply_noqa(source: SourceFile, findings: list[Finding]) -> list[Finding]:
         return findings
     if any(_FILE_NOQA_RE.search(line) for line in source.lines if "noqa" in line):
         return []
-    kept = []
-    for finding in findings:
-        match = _NOQA_RE.search(source.line(finding.noqa_row))
-        if match:
-            codes = match.group("codes")
-            if codes is None or finding.code in {c.strip().upper() for c in codes.split(",")}:
-                continue
-        kept.append(finding)
-    return kept
+    from initlint.noqa import directives
+
+    by_row = directives(source.text)
+    return [f for f in findings if not ((directive := by_row.get(f.noqa_row)) and directive.suppresses(f.code))]

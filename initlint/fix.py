@@ -103,8 +103,10 @@ def _apply_one_by_one(text: str, findings: list[Finding]) -> tuple[str, list[Fin
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply edits (character positions) from the end backwards; identical edits are applied once."""
+    from initlint.noqa import split_lines
+
     starts = [0]
-    for line in text.splitlines(keepends=True):
+    for line in split_lines(text):
         starts.append(starts[-1] + len(line))
 
     def offset(row: int, column: int) -> int:
@@ -176,11 +178,14 @@ class FileFix:
         return self.outcome.text != self.original
 
     def diff(self, display_path: str | None = None) -> str:
-        import difflib
+        return unified_diff(display_path or self.path, self.original, self.outcome.text)
 
-        name = display_path or self.path
-        return "".join(difflib.unified_diff(self.original.splitlines(keepends=True), self.outcome.text.splitlines(keepends=True),
-                                            fromfile=f"a/{name}", tofile=f"b/{name}"))
+
+def unified_diff(name: str, old: str, new: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"a/{name}", tofile=f"b/{name}"))
 
 
 def fix_file(path: str, settings: Settings | None = None, unsafe: bool = False, write: bool = True) -> FileFix | str:

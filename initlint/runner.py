@@ -93,9 +93,22 @@ def _finding_from_json(item: dict) -> Finding:
                    Position(**item["end"]), item["noqa_row"], fix, item["source_line"], item.get("extra") or {})
 
 
+def lint_text(path: str, text: str, settings: Settings) -> tuple[list[Finding], list[FileError]]:
+    """A Python file or a notebook's findings."""
+    from initlint.engine import lint_source
+
+    if path.endswith(".ipynb"):
+        from initlint.notebook import NotebookError, lint_notebook
+
+        try:
+            return lint_notebook(path, text, settings)
+        except NotebookError as exc:
+            return [], [FileError(path, str(exc))]
+    return lint_source(path, text, settings)
+
+
 def lint_one(path: str, settings: Settings, cache_dir: str | None) -> Result:
     """Read, (cache-)lint one file. Runs in worker processes too, so it takes only picklable arguments."""
-    from initlint.engine import lint_source
     from initlint.files import read_source
 
     try:
@@ -112,27 +125,28 @@ def lint_one(path: str, settings: Settings, cache_dir: str | None) -> Result:
     text, error = read_source(path)
     if error is not None:
         return path, [], [error]
-    findings, errors = lint_source(path, text, settings)
+    findings, errors = lint_text(path, text, settings)
     if cache:
         cache.put(key, findings, errors)
     return path, findings, errors
 
 
-def lint_files(paths: list[str], settings: Settings, jobs: int | None = None, cache_dir: str | None = None,
-               progress: Callable[[int, int], None] | None = None) -> list[Result]:
-    """Lint files, in parallel when there are enough of them; results come back in the order of `paths`."""
+def lint_files(paths: list[str], settings: Settings | list[Settings], jobs: int | None = None,
+               cache_dir: str | None = None, progress: Callable[[int, int], None] | None = None) -> list[Result]:
+    """Lint files (with one Settings, or one per path), in parallel when there are enough of them; results
+    come back in the order of `paths`."""
     jobs = jobs or os.cpu_count() or 1
+    per_path = settings if isinstance(settings, list) else [settings] * len(paths)
     results: list[Result] = []
     if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD:
-        for index, path in enumerate(paths):
-            results.append(lint_one(path, settings, cache_dir))
+        for index, (path, path_settings) in enumerate(zip(paths, per_path)):
+            results.append(lint_one(path, path_settings, cache_dir))
             if progress:
                 progress(index + 1, len(paths))
         return results
     chunk = max(1, min(32, len(paths) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for index, result in enumerate(pool.map(lint_one, paths, [settings] * len(paths), [cache_dir] * len(paths),
-                                                chunksize=chunk)):
+        for index, result in enumerate(pool.map(lint_one, paths, per_path, [cache_dir] * len(paths), chunksize=chunk)):
             results.append(result)
             if progress:
                 progress(index + 1, len(paths))

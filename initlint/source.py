@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from initlint.findings import Position
 
-_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class DecodeError(Exception):
@@ -50,7 +50,10 @@ class SourceFile:
     lines: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lines = self.text.splitlines()
+        # Only the line breaks Python itself knows: str.splitlines() would also split at form feeds.
+        self.lines = _LINE_BREAK.split(self.text)
+        if self.lines and self.lines[-1] == "":
+            self.lines.pop()
 
     def line(self, row: int) -> str:
         return self.lines[row - 1] if 0 < row <= len(self.lines) else ""

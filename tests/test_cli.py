@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 import initlint.cli
+import initlint.runner
 import initlint.files
 import initlint.rules
 from initlint import __version__
@@ -93,11 +94,7 @@ def fake_rules(monkeypatch):
             return iter(())
 
     monkeypatch.setattr(initlint.rules, "all_rules", lambda: (WeightInit, OptIn))
-    import initlint.report.json as json_report
-
-    json_report._rule_urls.cache_clear()
-    yield WeightInit, OptIn
-    json_report._rule_urls.cache_clear()
+    return WeightInit, OptIn
 
 
 def finding(path="a.py", row=1, column=1, code="INI001", message="m", end=None, line="x = 1", fix=None) -> Finding:
@@ -229,7 +226,7 @@ def test_permission_denied_is_one_error_line(in_tmp, capsys, monkeypatch):
 
 def test_internal_file_error_from_the_engine_exits_2(in_tmp, capsys, monkeypatch):
     write(in_tmp, "a.py", "import torch\n")
-    monkeypatch.setattr(initlint.cli, "lint_source",
+    monkeypatch.setattr(initlint.runner, "lint_text",
                         lambda path, text, settings: ([], [FileError(path, "internal error: boom", internal=True)]))
     result = run(capsys, "check", "a.py")
     assert result.code == 2
@@ -239,7 +236,7 @@ def test_internal_file_error_from_the_engine_exits_2(in_tmp, capsys, monkeypatch
 
 
 def test_unexpected_exception_is_one_line_not_a_traceback(in_tmp, capsys, monkeypatch):
-    def explode(paths):
+    def explode(*args):
         raise RuntimeError("walker broke\nbadly")
 
     monkeypatch.setattr(initlint.cli, "discover", explode)
@@ -416,7 +413,7 @@ def test_known_codes_and_prefixes_are_accepted(in_tmp, capsys, fake_rules, selec
 def test_selected_codes_reach_the_engine(in_tmp, capsys, fake_rules, monkeypatch):
     write(in_tmp, "ok.py", "x = 1\n")
     seen = []
-    monkeypatch.setattr(initlint.cli, "lint_source", lambda path, text, settings: (seen.append(settings), ([], []))[1])
+    monkeypatch.setattr(initlint.runner, "lint_text", lambda path, text, settings: (seen.append(settings), ([], []))[1])
     run(capsys, "check", "--select", "ini0", "--extend-select", "INI102", "--ignore", "INI001", "ok.py")
     assert seen[0].select == frozenset({"INI0"})
     assert seen[0].extend_select == frozenset({"INI102"})

@@ -33,7 +33,7 @@ def test_fixing_twice_changes_nothing(source: Path):
 
 
 def test_safe_mode_applies_only_safe_fixes():
-    source = 'import torch.nn as nn\n\nnn.init.calculate_gain("ReLU")\nw = nn.Linear(2, 2)\nnn.init.xavier_uniform_(w.bias)\n'
+    source = 'import torch.nn as nn\n\ngain = nn.init.calculate_gain("ReLU")\nw = nn.Linear(2, 2)\nnn.init.xavier_uniform_(w.bias)\n'
     outcome = fix_text("x.py", source, Settings(), unsafe=False)
     assert outcome.text == source.replace('"ReLU"', '"relu"')
     assert {f.code for f in outcome.remaining} == {"INI014"}

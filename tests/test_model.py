@@ -361,3 +361,22 @@ def test_unguarded_dispatch_is_recorded():
     """)
     reached = {(node.cls, param) for _op, _d, node, param in model.unguarded}
     assert ("Linear", "bias") in reached and ("ReLU", "bias") in reached
+
+
+def test_module_dict_iteration_in_forward():
+    model = build("""
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stages = nn.ModuleDict({"a": nn.Linear(4, 4), "b": nn.ReLU()})
+                self.more = nn.ModuleList([nn.Linear(4, 4), nn.Tanh()])
+            def forward(self, x):
+                for name, layer in self.stages.items():
+                    x = layer(x)
+                for i, layer in enumerate(self.more):
+                    x = layer(x)
+                return x
+    """)
+    assert acts(layer(model, "self.stages.a")) == {"relu"}
+    assert acts(layer(model, "self.more.0")) == {"tanh"}

@@ -182,8 +182,20 @@ class FlowAnalysis:
 
     def _exec_for(self, stmt: ast.For, env: dict, cls, returns: list, depth: int) -> None:
         iterable = stmt.iter
+        target = stmt.target
+        # `for layer in self.blocks.values()`, `for name, layer in self.blocks.items()`, `enumerate(self.blocks)`
+        if isinstance(iterable, ast.Call) and not iterable.keywords:
+            method = iterable.func.attr if isinstance(iterable.func, ast.Attribute) else None
+            if method in ("values", "items") and not iterable.args:
+                iterable = iterable.func.value  # type: ignore[union-attr]
+                if method == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                    target = target.elts[1]
+            elif isinstance(iterable.func, ast.Name) and iterable.func.id == "enumerate" and len(iterable.args) == 1 \
+                    and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                iterable, target = iterable.args[0], target.elts[1]
         modules = self._module_sequence(iterable, env, cls)
-        if modules is not None and isinstance(stmt.target, ast.Name):
+        if modules is not None and isinstance(target, ast.Name):
+            stmt = ast.For(target=target, iter=iterable, body=stmt.body, orelse=stmt.orelse)
             rounds = 2 if getattr(modules, "repeated", False) or len(modules) == 1 else 1
             for _ in range(rounds):
                 for module in modules:
@@ -320,6 +332,8 @@ class FlowAnalysis:
             if qualname in _GATE_FUNCTIONS:
                 self.consume(first | rest, Consumer(C_GATE, line=call.lineno))
                 return EMPTY
+            if short.endswith(("Output", "Outputs")) or qualname in ("dict", "tuple", "list"):
+                return first | rest  # a container of results (`ModelOutput(logits=...)`): what reads it reads them
         if isinstance(func, ast.Attribute):
             method = func.attr
             base_module = self.module_of(func.value, env, cls)

@@ -21,6 +21,7 @@ from initlint.model.entities import (
 )
 from initlint.model.flow import FlowAnalysis
 from initlint.model.initops import parse_init_call
+from initlint.model.keras import KerasModel, build_keras, mentions_keras
 from initlint.model.names import Names, torch_nn_name
 from initlint.model.walker import Frame, NodeInstance, Walker
 from initlint.source import SourceFile
@@ -46,6 +47,7 @@ class FileModel:
     init_ops_in_context: list = field(default_factory=list)
     self_nodes: dict[int, ModuleNode] = field(default_factory=dict)
     index: "NodeIndex" = None  # type: ignore[assignment]
+    keras: "KerasModel | None" = None  # Keras layers, initializer instances and rejected strings (model/keras.py)
 
     # ------------------------------------------------------------------------------------ build
 
@@ -66,6 +68,8 @@ class FileModel:
             flow.run_standalone(node)
         flow.finish_roots(list(model.classes.values()))
         flow.mark_heads_behind_activations()
+        if mentions_keras(source.text):
+            model.keras = build_keras(model)
         return model
 
     def _collect_definitions(self) -> None:
@@ -173,6 +177,10 @@ class FileModel:
         """Every call in the file, in source order."""
         return self.index.calls
 
+    def nodes_of(self, *kinds: type) -> list[ast.AST]:
+        """Every node of these ast types in the file, in source order (from the one shared pass)."""
+        return self.index.nodes_of(*kinds)
+
     @property
     def parents(self) -> dict[ast.AST, ast.AST]:
         return self.index.parents
@@ -206,7 +214,8 @@ class FileModel:
         return out
 
     def layers(self) -> list[ModuleNode]:
-        return [n for n in self.all_nodes() if n.kind == LAYER and n.spec is not None]
+        torch_layers = [n for n in self.all_nodes() if n.kind == LAYER and n.spec is not None]
+        return torch_layers + self.keras.layers() if self.keras is not None else torch_layers
 
     def owner_name(self, node: ModuleNode) -> str:
         for klass in self.classes.values():
@@ -225,34 +234,48 @@ class FileModel:
 
 @dataclass
 class NodeIndex:
-    """One pass over the tree: the nodes rules and the model look up, and each node's parent."""
+    """One pass over the tree, shared by the model and every rule: nodes grouped by type, each node's parent."""
 
     tree: ast.Module
-    calls: list[ast.Call]
-    classes: list[ast.ClassDef]
-    imports: list[ast.stmt]
+    by_type: dict[type, list[ast.AST]]
+    parents: dict[ast.AST, ast.AST]
 
     @classmethod
     def of(cls, tree: ast.Module) -> "NodeIndex":
-        calls: list[ast.Call] = []
-        classes: list[ast.ClassDef] = []
-        imports: list[ast.stmt] = []
-        for node, _parent in _walk_with_parents(tree):
+        by_type: dict[type, list[ast.AST]] = {}
+        parents: dict[ast.AST, ast.AST] = {}
+        for node, parent in _walk_with_parents(tree):
             kind = type(node)
-            if kind is ast.Call:
-                calls.append(node)
-            elif kind is ast.ClassDef:
-                classes.append(node)
-            elif kind is ast.Import or kind is ast.ImportFrom:
-                imports.append(node)
-        calls.sort(key=lambda call: (call.lineno, call.col_offset))
-        classes.sort(key=lambda node: node.lineno)
-        imports.sort(key=lambda node: node.lineno)
-        return cls(tree, calls, classes, imports)
+            bucket = by_type.get(kind)
+            if bucket is None:
+                by_type[kind] = [node]
+            else:
+                bucket.append(node)
+            if parent is not None:
+                parents[node] = parent
+        for kind, nodes in by_type.items():
+            if nodes and hasattr(nodes[0], "lineno"):
+                nodes.sort(key=lambda node: (node.lineno, node.col_offset))
+        return cls(tree, by_type, parents)
 
-    @cached_property
-    def parents(self) -> dict[ast.AST, ast.AST]:
-        return {node: parent for node, parent in _walk_with_parents(self.tree) if parent is not None}
+    def nodes_of(self, *kinds: type) -> list[ast.AST]:
+        """The file's nodes of these exact types, in source order."""
+        if len(kinds) == 1:
+            return self.by_type.get(kinds[0], [])
+        return sorted((node for kind in kinds for node in self.by_type.get(kind, [])),
+                      key=lambda node: (getattr(node, "lineno", 0), getattr(node, "col_offset", 0)))
+
+    @property
+    def calls(self) -> list[ast.Call]:
+        return self.by_type.get(ast.Call, [])  # type: ignore[return-value]
+
+    @property
+    def classes(self) -> list[ast.ClassDef]:
+        return self.by_type.get(ast.ClassDef, [])  # type: ignore[return-value]
+
+    @property
+    def imports(self) -> list[ast.stmt]:
+        return self.nodes_of(ast.Import, ast.ImportFrom)  # type: ignore[return-value]
 
     def calls_within(self, node: ast.AST) -> list[ast.Call]:
         """The calls whose position lies inside `node` (a function or class), by line span."""

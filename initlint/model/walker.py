@@ -300,10 +300,8 @@ class Walker:
         node.path = path
         node.display_prefix = prefix
         for index, child in enumerate(node.children):
-            name = child.path if node.cls == "ModuleDict" and child.path and "." not in child.path else str(index)
-            if node.cls == "Sequential" and getattr(child, "_explicit_name", None):
-                name = child._explicit_name
-            self._set_path(child, f"{path}.{name}", prefix)
+            name = getattr(child, "_explicit_name", None) or str(index)  # OrderedDict / ModuleDict keys
+            self._set_path(child, f"{path}.{name}" if path else name, prefix)
 
     # ---------------------------------------------------------------------------------- loops
 
@@ -594,6 +592,12 @@ class Walker:
                 if isinstance(target, ModuleNode):
                     self._reset(target, call, frame)
                     return None
+            if method in ("post_init", "init_weights") and not call.args and isinstance(frame.self_value, ClassModel) \
+                    and frame.self_value.method(method) is None and frame.self_value.method("_init_weights") is not None \
+                    and isinstance(func.value, ast.Name) and func.value.id == "self":
+                # Hugging Face: PreTrainedModel.post_init() applies the class's `_init_weights` to every module.
+                self._dispatch_hf_init_weights(call, frame)
+                return None
             if method in ("__init__",) and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) \
                     and func.value.func.id == "super":
                 self._super_init(call, frame)
@@ -624,7 +628,30 @@ class Walker:
         if qualname and qualname.endswith("named_apply") and len(call.args) >= 2:
             self._dispatch_call(call.args[0], call.args[1], call, frame)
             return None
+        self._unseen_writes(call, frame, qualname)
         return None
+
+    def _unseen_writes(self, call: ast.Call, frame: Frame, qualname: str | None) -> None:
+        """A module or parameter handed to a function we cannot read (`super()._init_weights(module)`, a helper
+        from another file) may be initialized there: record a conditional write of unknown kind, so no rule
+        concludes the parameter was left alone, and none judges the unseen init."""
+        if qualname in _PURE_BUILTINS or (qualname or "").startswith(("torch.", "math.", "numpy.", "logging.")):
+            return
+        for arg in call.args:
+            value = self.eval(arg, frame) if isinstance(arg, (ast.Name, ast.Attribute, ast.Subscript)) else None
+            if isinstance(value, NodeInstance):
+                value = value.node
+            refs: list[ParamRef] = []
+            if isinstance(value, ModuleNode) and value.kind != BLOCK:
+                refs = [ParamRef(value, param) for param in value.param_names()]
+            elif isinstance(value, ParamRef):
+                refs = [value]
+            for ref in refs:
+                op = InitOp(node=call, name="unknown", family="unknown", args={}, target=None,
+                            label=ast.unparse(call.func) if hasattr(ast, "unparse") else "call")
+                event = InitEvent(op, ref.param, "unseen", True, dispatch=frame.dispatch)
+                ref.node.events.append(event)
+                self.model.events.append((ref.node, event))
 
     def _instantiate(self, ref: ClassRef, call: ast.Call, frame: Frame) -> ModuleNode | None:
         keywords = list(ref.keywords) + list(call.keywords)
@@ -810,6 +837,10 @@ class Walker:
 
     # -------------------------------------------------------------------------------- dispatch
 
+    def _dispatch_hf_init_weights(self, call: ast.Call, frame: Frame) -> None:
+        owner = frame.self_value
+        self._dispatch_with(FuncRef(function=owner.method("_init_weights"), bound_self=owner), owner, call, frame)
+
     def _apply(self, call: ast.Call, frame: Frame) -> None:
         root_expr = call.func.value  # type: ignore[union-attr]
         self._dispatch_call(call.args[0], root_expr, call, frame)
@@ -819,9 +850,13 @@ class Walker:
         if isinstance(root, (ModuleNode, NodeInstance)) and isinstance(frame.self_value, ClassModel) \
                 and isinstance(root_expr, ast.Name) and root_expr.id == "self":
             root = frame.self_value
-        nodes = self._reachable(root)
         fn = self.eval(fn_expr, frame)
         self.model.apply_calls.append((call, fn_expr, fn, root))
+        self._dispatch_with(fn, root, call, frame)
+
+    def _dispatch_with(self, fn, root, call: ast.Call, frame: Frame) -> None:
+        """Run `fn` once per module `root.apply(fn)` visits, binding its first parameter to each."""
+        nodes = self._reachable(root)
         if nodes is None or not isinstance(fn, FuncRef) or fn.function is None:
             return
         function = fn.function
@@ -1110,6 +1145,11 @@ def _assignment_call(target: ast.AST, value: ast.expr) -> ast.Call:
     """A stand-in call node located at the assignment, so findings about it have a position."""
     call = ast.Call(func=target, args=[value], keywords=[])
     return ast.copy_location(call, target)
+
+
+_PURE_BUILTINS = frozenset({"print", "isinstance", "issubclass", "hasattr", "getattr", "len", "type", "str", "repr",
+                            "id", "hash", "iter", "next", "list", "tuple", "dict", "set", "sorted", "enumerate",
+                            "zip", "super", "callable", "vars", "dir", "format", "logger.info", "logger.warning"})
 
 
 class _UnknownType:

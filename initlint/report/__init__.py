@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
 
 from initlint.findings import Finding
 
-OUTPUT_FORMATS = ("full", "concise", "json")
 DEFAULT_OUTPUT_FORMAT = "full"
+HUMAN_FORMATS = ("full", "concise")  # followed by a summary line
+OUTPUT_FORMATS = ("full", "concise", "json", "json-lines", "github", "sarif", "junit", "pylint")
+
+BOLD, RED, CYAN, RESET = "\x1b[1m", "\x1b[31m", "\x1b[36m", "\x1b[0m"
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -32,13 +37,102 @@ def printable(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
-def render(findings: list[Finding], output_format: str, *, unchecked: int = 0, quiet: bool = False) -> str:
-    """The whole report as text. `unchecked` counts the paths that could not be checked."""
-    from initlint.report import json, text
+def paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{RESET}" if color else text
 
-    if output_format == "json":
-        return json.render_json(findings)
-    if output_format not in OUTPUT_FORMATS:
+
+def use_color(stream) -> bool:
+    """Colour on a terminal only; NO_COLOR turns it off and FORCE_COLOR on (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+
+def _formatters() -> dict[str, Callable[..., str]]:
+    from initlint.report import github, json, junit, sarif, text
+
+    return {
+        "full": text.render_full, "concise": text.render_concise, "pylint": text.render_pylint,
+        "json": json.render_json, "json-lines": json.render_json_lines,
+        "github": github.render_github, "sarif": sarif.render_sarif, "junit": junit.render_junit,
+    }
+
+
+def render(findings: list[Finding], output_format: str, *, unchecked: int = 0, quiet: bool = False,
+           color: bool = False, unsafe_fixes: bool = False) -> str:
+    """The whole report as text. `unchecked` counts the paths that could not be checked."""
+    from initlint.report import text
+
+    formatter = _formatters().get(output_format)
+    if formatter is None:
         raise ValueError(f"unknown output format {output_format!r}")
-    body = text.render_full(findings) if output_format == "full" else text.render_concise(findings)
+    if output_format in HUMAN_FORMATS:
+        body = formatter(findings, color=color, unsafe_fixes=unsafe_fixes)
+    else:
+        body = formatter(findings)
+    if output_format not in HUMAN_FORMATS or quiet:
+        return body
+    return body + text.summary(findings, unchecked, unsafe_fixes) + "\n"
+
+
+def fix_applies(finding: Finding, unsafe_fixes: bool) -> bool:
+    return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
+
+
+def statistics(findings: list[Finding], unsafe_fixes: bool = False) -> list[dict]:
+    """One record per code: how many findings, and whether any of them has a fix that would be applied."""
+    counts = Counter(finding.code for finding in findings)
+    names = {finding.code: finding.name for finding in findings}
+    fixable = {finding.code for finding in findings
+               if finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)}
+    return [{"code": code, "name": names[code], "count": count, "fixable": code in fixable}
+            for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def render_statistics(findings: list[Finding], output_format: str, *, unchecked: int = 0, quiet: bool = False,
+                      unsafe_fixes: bool = False) -> str:
+    """`--statistics`: a count per rule (as JSON for the JSON formats), then the summary line."""
+    import json
+
+    from initlint.report import text
+
+    records = statistics(findings, unsafe_fixes)
+    if output_format in ("json", "json-lines"):
+        return json.dumps(records, indent=2) + "\n"
+    count_width = max((len(str(r["count"])) for r in records), default=1)
+    code_width = max((len(r["code"]) for r in records), default=1)
+    body = "".join(f"{r['count']:>{count_width}}\t{r['code']:<{code_width}}\t[{'*' if r['fixable'] else ' '}] "
+                   f"{r['name']}\n" for r in records)
     return body if quiet else body + text.summary(findings, unchecked) + "\n"
+
+
+class Progress:
+    """`[####      ] 120/400 files` on stderr, only for a person watching: a terminal, many files, not CI.
+    Redrawn when the shown fraction changes (never by time), erased when done."""
+
+    MIN_FILES = 100
+    WIDTH = 30
+
+    def __init__(self, total: int, stream=None, enabled: bool = True) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = (enabled and total >= self.MIN_FILES and bool(isatty and isatty())
+                        and not os.environ.get("CI"))
+        self._shown = -1
+
+    def advance(self, done: int) -> None:
+        filled = done * self.WIDTH // self.total if self.total else self.WIDTH
+        if not self.enabled or filled == self._shown:
+            return
+        self._shown = filled
+        self.stream.write(f"\r[{'#' * filled}{' ' * (self.WIDTH - filled)}] {done}/{self.total} files")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._shown >= 0:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()

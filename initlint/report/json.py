@@ -1,20 +1,30 @@
-"""The `json` format: an array of objects shaped like Ruff's JSON output."""
+"""The `json` format (an array of objects shaped like Ruff's JSON output) and `json-lines` (one per line)."""
 
 from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 
 from initlint.findings import Finding, Fix, Position
 from initlint.report import sort_findings
+from initlint.report.rules import rule_info_by_code
 
 
 def render_json(findings: list[Finding]) -> str:
-    return json.dumps([finding_to_json(finding) for finding in sort_findings(findings)], indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_records(findings), indent=2, ensure_ascii=False) + "\n"
 
 
-def finding_to_json(finding: Finding) -> dict:
+def render_json_lines(findings: list[Finding]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in _records(findings))
+
+
+def _records(findings: list[Finding]) -> list[dict]:
+    infos = rule_info_by_code()
+    return [finding_to_json(finding, infos) for finding in sort_findings(findings)]
+
+
+def finding_to_json(finding: Finding, infos: dict[str, dict] | None = None) -> dict:
+    info = (infos if infos is not None else rule_info_by_code()).get(finding.code, {})
     return {
         "code": finding.code,
         "name": finding.name,
@@ -23,8 +33,9 @@ def finding_to_json(finding: Finding) -> dict:
         "location": _location(finding.start),
         "end_location": _location(finding.end),
         "fix": None if finding.fix is None else fix_to_json(finding.fix),
-        "url": _rule_urls().get(finding.code),
+        "url": info.get("url"),
         "noqa_row": finding.noqa_row,
+        **({"cell": finding.extra["cell"]} if finding.extra.get("cell") is not None else {}),
     }
 
 
@@ -41,10 +52,3 @@ def fix_to_json(fix: Fix) -> dict:
 
 def _location(position: Position) -> dict:
     return {"row": position.row, "column": position.column}
-
-
-@lru_cache(maxsize=None)
-def _rule_urls() -> dict[str, str]:
-    from initlint.rules import all_rules
-
-    return {rule.code: rule.url() for rule in all_rules()}

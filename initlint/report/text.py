@@ -1,4 +1,4 @@
-"""The human formats: `full` (message, source line and carets) and `concise` (one line per finding)."""
+"""The line formats: `full` (message, source line and carets), `concise` (one line per finding) and `pylint`."""
 
 from __future__ import annotations
 
@@ -6,29 +6,42 @@ import os
 import unicodedata
 
 from initlint.findings import Finding
-from initlint.report import display_path, sort_findings
+from initlint.report import BOLD, CYAN, RED, display_path, fix_applies, paint, sort_findings
 
 
-def render_concise(findings: list[Finding]) -> str:
+def render_concise(findings: list[Finding], color: bool = False, unsafe_fixes: bool = False) -> str:
     cwd = os.getcwd()
-    return "".join(header(finding, cwd) + "\n" for finding in sort_findings(findings))
+    return "".join(header(finding, cwd, color, unsafe_fixes) + "\n" for finding in sort_findings(findings))
 
 
-def render_full(findings: list[Finding]) -> str:
+def render_full(findings: list[Finding], color: bool = False, unsafe_fixes: bool = False) -> str:
     cwd = os.getcwd()
     blocks = []
     for finding in sort_findings(findings):
-        lines = [header(finding, cwd)]
+        lines = [header(finding, cwd, color, unsafe_fixes)]
         if finding.source_line:
-            lines += [finding.source_line, caret_line(finding)]
+            lines += [finding.source_line, paint(caret_line(finding), RED, color)]
         blocks.append("\n".join(lines) + "\n\n")
     return "".join(blocks)
 
 
-def header(finding: Finding, cwd: str) -> str:
-    """`path:row:col: CODE message`."""
-    location = f"{display_path(finding.path, cwd)}:{finding.start.row}:{finding.start.column}"
-    return f"{location}: {finding.code} {finding.message}"
+def render_pylint(findings: list[Finding]) -> str:
+    """`path:row: [CODE] message`, the format pylint's parsers (and Ruff's `pylint` format) expect."""
+    cwd = os.getcwd()
+    return "".join(f"{display_path(f.path, cwd)}:{f.start.row}: [{f.code}] {f.message}\n"
+                   for f in sort_findings(findings))
+
+
+def header(finding: Finding, cwd: str, color: bool = False, unsafe_fixes: bool = False) -> str:
+    """`path:row:col: CODE [*] message` (`path:cell N:row:col: ...` in a notebook); `[*]` marks a fix that
+    `initlint fix` would apply."""
+    colon = paint(":", CYAN, color)
+    parts = [paint(display_path(finding.path, cwd), BOLD, color)]
+    if finding.extra.get("cell") is not None:
+        parts.append(f"cell {finding.extra['cell']}")
+    location = colon.join((*parts, str(finding.start.row), str(finding.start.column)))
+    marker = " [*]" if fix_applies(finding, unsafe_fixes) else ""
+    return f"{location}{colon} {paint(finding.code, BOLD + RED, color)}{marker} {finding.message}"
 
 
 def caret_line(finding: Finding) -> str:
@@ -44,11 +57,19 @@ def caret_line(finding: Finding) -> str:
     return padding + "^" * max(width, 1)
 
 
-def summary(findings: list[Finding], unchecked: int = 0) -> str:
-    """`Found N findings in M files.`, or `All checks passed!`; says how many paths were not checked."""
+def summary(findings: list[Finding], unchecked: int = 0, unsafe_fixes: bool = False) -> str:
+    """`Found N findings in M files.`, or `All checks passed!`; says how many paths were not checked and,
+    as Ruff does, how many findings `initlint fix` can fix."""
     if findings:
         files = len({os.path.abspath(finding.path) for finding in findings})
         text = f"Found {_count(len(findings), 'finding')} in {_count(files, 'file')}."
+        fixable = sum(1 for f in findings if fix_applies(f, unsafe_fixes))
+        hidden = sum(1 for f in findings if fix_applies(f, True)) - fixable
+        if fixable:
+            text += f"\n[*] {fixable} fixable with `initlint fix`."
+        if hidden:
+            text += (f"\n{_count(hidden, 'hidden fix').replace('fixs', 'fixes')} can be enabled with the "
+                     "`--unsafe-fixes` option.")
     elif not unchecked:
         return "All checks passed!"
     else:

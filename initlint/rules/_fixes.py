@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+
+from initlint.catalog import keras as keras_catalog
 from initlint.catalog import torch as catalog
 from initlint.fixes import UNSAFE, FixBuilder, gain_call, quote_like
-from initlint.findings import Fix
+from initlint.findings import Edit, Fix
 from initlint.model.entities import F_ACTIVATION, ActivationUse, ModuleNode
+from initlint.model.keras import canonical, is_keras
 
 
 def shared_by_parameter_loop(model, op) -> bool:
@@ -76,6 +80,8 @@ def kept(op, *names: str) -> dict:
 
 def replace_with_kaiming(builder: FixBuilder, op, activation: ActivationUse, message: str,
                          keep: tuple[str, ...] = ("mode", "generator")) -> Fix | None:
+    if is_keras(op):
+        return keras_swap(builder, op, keras_family_for(activation), message)
     if shared_by_parameter_loop(builder.model, op):
         return None
     quote_node = op.args.get("nonlinearity")
@@ -87,6 +93,8 @@ def replace_with_kaiming(builder: FixBuilder, op, activation: ActivationUse, mes
 
 
 def replace_with_xavier(builder: FixBuilder, op, activation: ActivationUse, message: str) -> Fix | None:
+    if is_keras(op):
+        return keras_swap(builder, op, "glorot", message)
     if shared_by_parameter_loop(builder.model, op):
         return None
     gain = gain_argument(builder, op, activation) if activation.spec.name == "tanh" else ("", [])
@@ -100,6 +108,9 @@ def replace_with_xavier(builder: FixBuilder, op, activation: ActivationUse, mess
 
 def fitting_init(builder: FixBuilder, op, activation: ActivationUse, message: str) -> Fix | None:
     """He init for the ReLU family and SELU's LeCun, Xavier for saturating activations."""
+    if is_keras(op):
+        family = keras_family_for(activation)
+        return keras_swap(builder, op, family, message) if family is not None else None
     if activation.spec.relu_family or activation.spec.name == "selu":
         return replace_with_kaiming(builder, op, activation, message, keep=("generator",))
     if activation.spec.saturating:
@@ -107,5 +118,121 @@ def fitting_init(builder: FixBuilder, op, activation: ActivationUse, message: st
     return None
 
 
+# ------------------------------------------------------------------------------------------ Keras
+
+
+def keras_family_for(activation: ActivationUse) -> str | None:
+    """The Keras initializer family an activation wants: he_* (ReLU family), lecun_* (SELU), glorot_* (saturating)."""
+    if activation.spec.relu_family:
+        return keras_catalog.FITTING_FAMILY["relu"]
+    if activation.spec.name == "selu":
+        return keras_catalog.FITTING_FAMILY["selu"]
+    if activation.spec.saturating:
+        return keras_catalog.FITTING_FAMILY["saturating"]
+    return None
+
+
+def keras_target(op, family: str) -> keras_catalog.KerasInitializerSpec | None:
+    """The named initializer of `family` with the distribution `op` draws from (LeCun: always normal, for SELU)."""
+    distribution = "normal" if family == "lecun" else keras_catalog.DISTRIBUTION.get(op.class_name, "uniform")
+    name = keras_catalog.NAMED.get((family, distribution))
+    return keras_catalog.INITIALIZERS.get(name) if name else None
+
+
+def _keras_spelling(original: str, spec, target) -> str:
+    """Keep the identifier style the code uses: `'GlorotUniform'` -> `'HeUniform'`, `'glorot_uniform'` -> `'he_uniform'`."""
+    return target.class_name if original == spec.class_name else target.name
+
+
+def keras_class_name(builder: FixBuilder, func: ast.expr, class_name: str) -> tuple[str, list]:
+    """How to spell `keras.initializers.<class_name>` where `func` spells another initializer class."""
+    if isinstance(func, ast.Attribute):
+        return f"{builder.segment(func.value)}.{class_name}", []
+    if not isinstance(func, ast.Name):
+        return "", [None]
+    aliases = builder.model.names.aliases
+    for local, qualname in aliases.items():
+        if canonical(qualname) == f"keras.initializers.{class_name}":
+            return local, []
+    source = aliases.get(func.id)
+    if not source or "." not in source:
+        return "", [None]
+    module = source.rsplit(".", 1)[0]
+    return class_name, [builder._add_import(f"from {module} import {class_name}")]
+
+
+def keras_swap(builder: FixBuilder, op, family: str | None, message: str) -> Fix | None:
+    """Replace a Keras initializer by the named one of `family`, in the style written: a string stays a string, a
+    class call a class call (keeping its `seed`), a config dict a config dict. VarianceScaling's parameters say
+    more than a name, so it gets no fix."""
+    if family is None or op.spec is None or op.class_name == "VarianceScaling":
+        return None
+    target = keras_target(op, family)
+    if target is None or target is op.spec:
+        return None
+    if op.style == "string" and isinstance(op.node, ast.Constant):
+        text = _keras_spelling(op.node.value, op.spec, target)
+        return builder.fix(UNSAFE, message, [builder.replace(op.node, quote_like(op.node, text, builder))])
+    if op.style == "dict":
+        name = op.class_expr
+        if not isinstance(name, ast.Constant) or set(op.args) - {"seed"}:
+            return None
+        text = _keras_spelling(name.value, op.spec, target)
+        return builder.fix(UNSAFE, message, [builder.replace(name, quote_like(name, text, builder))])
+    if op.style == "class-ref":
+        spelled, imports = keras_class_name(builder, op.class_expr, target.class_name)
+        return builder.fix(UNSAFE, message, [builder.replace(op.class_expr, spelled), *imports]) if spelled else None
+    if op.style == "class" and isinstance(op.node, ast.Call):
+        call = op.node
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        kept = []
+        if "seed" in op.args and "seed" in target.params:
+            kept.append(f"seed={builder.segment(op.args['seed'])}")
+        spelled, imports = keras_class_name(builder, call.func, target.class_name)
+        if not spelled:
+            return None
+        return builder.fix(UNSAFE, message, [builder.replace(call, f"{spelled}({', '.join(kept)})"), *imports])
+    return None
+
+
+def keras_add_keyword(builder: FixBuilder, call: ast.Call, text: str) -> Edit | None:
+    """`Dense(64)` -> `Dense(64, <text>)`, after the call's last argument (None when `**kwargs` may hold it)."""
+    if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    arguments = list(call.args) + list(call.keywords)
+    if not arguments:
+        inside = builder.source.position(call.end_lineno, call.end_col_offset - 1)
+        return Edit(text, inside, inside)
+    last = max(arguments, key=lambda a: (a.end_lineno, a.end_col_offset))
+    _start, end = builder.source.node_range(last)
+    return Edit(f", {text}", end, end)
+
+
+def keras_default_fix(builder: FixBuilder, layers: list[ModuleNode], family: str, distribution: str,
+                      message: str) -> Fix | None:
+    """Give layers left at Keras's default an explicit `kernel_initializer=` of `family`: only when every layer their
+    constructor builds is among `layers` (a block builder used before ReLU and before tanh gets no fix)."""
+    keras_model = builder.model.keras
+    if keras_model is None:
+        return None
+    target = keras_catalog.INITIALIZERS[keras_catalog.NAMED[(family, distribution)]]
+    edits = []
+    wanted = {id(layer) for layer in layers}
+    for call_id in dict.fromkeys(id(layer.constructor) for layer in layers):
+        built = keras_model.nodes_by_constructor.get(call_id, [])
+        if not built or any(id(node) not in wanted for node in built):
+            return None
+        layer = built[0]
+        item = layer.spec.initializer_for("weight") if layer.spec is not None else None
+        call = layer.constructor
+        if item is None or call is None or any(k.arg == item.arg for k in call.keywords) or item.arg in layer.args:
+            return None
+        quote = next((a for a in list(call.args) + [k.value for k in call.keywords]
+                      if isinstance(a, ast.Constant) and isinstance(a.value, str)), None)
+        edits.append(keras_add_keyword(builder, call, f"{item.arg}={quote_like(quote, target.name, builder)}"))
+    return builder.fix(UNSAFE, message, edits)
+
+
 __all__ = ["single_activation", "replace_with_kaiming", "replace_with_xavier", "fitting_init", "gain_argument",
-           "kaiming_arguments", "catalog"]
+           "kaiming_arguments", "catalog", "keras_swap", "keras_default_fix", "keras_family_for", "keras_add_keyword"]

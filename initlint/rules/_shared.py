@@ -11,6 +11,7 @@ from initlint.catalog import torch as catalog
 from initlint.model.entities import (
     F_ACTIVATION, F_HEAD, ActivationUse, InitEvent, InitOp, ModuleNode, literal_value,
 )
+from initlint.model.keras import is_keras, layer_key  # noqa: F401 (layer_key: for the rules)
 from initlint.model.semantic import FileModel
 
 GAIN_TOLERANCE = 0.10
@@ -134,8 +135,31 @@ def activation_title(activation: ActivationUse) -> str:
     return titles.get(activation.spec.name, activation.spec.name)
 
 
+def init_arg(op: InitOp, name: str, torch_default):
+    """An init argument's literal value: as written, else the function's default. Keras initializers' defaults
+    come from the catalog (RandomUniform is ±0.05, not torch's U(0, 1)); torch's from `torch_default`."""
+    if name in op.args or is_keras(op):
+        return op.literal(name)
+    return torch_default
+
+
+def framework_default(layer: ModuleNode, param: str = "weight") -> str:
+    """How a layer left at its default init is described: `Keras' default glorot_uniform`, `PyTorch's default init`."""
+    if is_keras(layer):
+        item = layer.spec.initializer_for(param) if layer.spec is not None else None
+        return f"Keras' default {item.default}" if item is not None else "Keras' default init"
+    return "PyTorch's default init"
+
+
+def keras_initializer_names(family: str) -> str:
+    """`he_normal/he_uniform`: how the rules' messages name a Keras initializer family."""
+    return f"{family}_normal/{family}_uniform"
+
+
 def describe_layers(model: FileModel, layers: list[ModuleNode]) -> str:
     """"`self.fc1`, `self.fc2` (Linear) of `MLP`"."""
+    if layers and all(is_keras(layer) for layer in layers):
+        return _describe_keras_layers(layers)
     owners = {id(layer): model.owner_name(layer) for layer in layers}
     several_owners = len(set(owners.values())) > 1
 
@@ -152,6 +176,27 @@ def describe_layers(model: FileModel, layers: list[ModuleNode]) -> str:
     owner_names = sorted(set(owners.values()) - {""})
     if len(owner_names) == 1 and any(layer.display.startswith("self.") for layer in layers):
         text += f" of `{owner_names[0]}`"
+    return text
+
+
+def _describe_keras_layers(layers: list[ModuleNode]) -> str:
+    """Keras layers by name (a block builder called N times builds N nodes of one name: listed once); two
+    constructors of the same name (`Dense(64)` twice) are told apart by their line."""
+    lines: dict[str, set] = {}
+    for layer in layers:
+        lines.setdefault(layer.display, set()).add(getattr(layer.node, "lineno", 0))
+    names: list[str] = []
+    for layer in layers:
+        text = f"`{layer.display}`"
+        if len(lines[layer.display]) > 1:
+            text += f" (line {getattr(layer.node, 'lineno', 0)})"
+        if text not in names:
+            names.append(text)
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    text = f"{shown} ({', '.join(sorted({layer.cls for layer in layers}))})"
+    owners = sorted({getattr(layer, "owner", "") for layer in layers} - {""})
+    if len(owners) == 1:
+        text += f" in `{owners[0]}`"
     return text
 
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from initlint.catalog import torch as catalog
-from initlint.rules._shared import describe_feeds, describe_layers, layers_feeding
+from initlint.rules._shared import describe_feeds, describe_layers, framework_default, is_keras, layers_feeding
 from initlint.fixes import UNSAFE, FixBuilder, quote_like
-from initlint.rules._fixes import kept, shared_by_parameter_loop
+from initlint.rules._fixes import keras_default_fix, keras_swap, kept, shared_by_parameter_loop
 from initlint.rules.base import Rule, Violation
 
 
@@ -37,6 +37,9 @@ class SeluWithoutLecun(Rule):
     9/16 of it: thirty SELU layers then shrink the signal to RMS 0.21 instead of 1.0. torch has no `lecun_normal_`:
     `kaiming_normal_(w, nonlinearity='linear')` is LeCun normal, as torch's docstring says.
 
+    Keras: a layer feeding SELU (`activation="selu"` included) whose kernel is not `lecun_normal`/
+    `lecun_uniform`, Keras's default `glorot_uniform` included.
+
     Exempt: a normalization layer in between, output layers, unknown consumers.
 
     ## Example
@@ -52,7 +55,10 @@ class SeluWithoutLecun(Rule):
     ## Fix safety
     Unsafe: an explicit init is replaced by `kaiming_normal_(w, nonlinearity='linear')`, which changes the
     initial weights. A layer left at PyTorch's default gets no fix (it would need a new statement whose place
-    depends on the code's structure).
+    depends on the code's structure). In Keras an explicit initializer becomes `lecun_normal` in the style
+    written (a `VarianceScaling` gets no fix), and a layer left at the default gets
+    `kernel_initializer="lecun_normal"` (or its own kernel argument, e.g. `depthwise_initializer=`) added to
+    its constructor, unless that constructor also builds layers that do not feed SELU or takes `**kwargs`.
     """
 
     code = "INI004"
@@ -79,6 +85,24 @@ for m in net.modules():
     if isinstance(m, nn.Linear):
         nn.init.kaiming_normal_(m.weight, nonlinearity="linear")
 """,
+        """
+import keras
+
+model = keras.Sequential([
+    keras.layers.Dense(64, activation="selu", kernel_initializer="lecun_normal"),
+    keras.layers.Dense(10, activation="softmax"),
+])
+""",
+    )
+    invalid = invalid + (
+        """
+import keras
+
+model = keras.Sequential([
+    keras.layers.Dense(64, activation="selu"),
+    keras.layers.Dense(10, activation="softmax"),
+])
+""",
     )
 
     def check(self, model):
@@ -95,6 +119,9 @@ for m in net.modules():
             node = event.op.node if event is not None and event.op is not None else layer.node
             groups.setdefault(id(node), (node, event, []))[2].append(layer)
         for node, event, layers in groups.values():
+            if is_keras(layers[0]):
+                yield self._keras_violation(model, node, event, layers)
+                continue
             how = "PyTorch's default init" if event is None or event.op is None else f"`{event.op.label}`"
             fix = None
             if event is not None and event.op is not None and event.op.target is not None \
@@ -106,3 +133,17 @@ for m in net.modules():
                 fix = builder.fix(UNSAFE, "Use LeCun normal init", [builder.replace(op.node, text), *imports])
             yield Violation(node, f"{describe_layers(model, layers)} feed {describe_feeds(layers)} but use {how}; "
                                   "SELU needs LeCun normal: nn.init.kaiming_normal_(w, nonlinearity='linear')", fix)
+
+    @staticmethod
+    def _keras_violation(model, node, event, layers) -> Violation:
+        builder = FixBuilder(model)
+        if event is None or event.op is None:
+            how = framework_default(layers[0])
+            fix = keras_default_fix(builder, layers, "lecun", "normal", "Use LeCun normal init")
+        else:
+            how = f"{event.op.label}"
+            fix = keras_swap(builder, event.op, "lecun", "Use LeCun normal init")
+        item = layers[0].spec.initializer_for("weight")
+        argument = item.arg if item is not None else "kernel_initializer"
+        return Violation(node, f"{describe_layers(model, layers)} feed {describe_feeds(layers)} but use {how}; "
+                               f"SELU needs LeCun normal: {argument}='lecun_normal'", fix)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from initlint.catalog import torch as catalog
-from initlint.rules._shared import describe_layers
+from initlint.rules._shared import describe_layers, is_keras
 from initlint.fixes import UNSAFE, FixBuilder
 from initlint.model.initops import split_param_target
 from initlint.rules.base import Rule, Violation
@@ -78,6 +78,8 @@ nn.init.kaiming_normal_(net[0].weight, nonlinearity="relu")
         for layer in model.layers():
             if layer.spec.kind not in catalog.FEEDFORWARD_KINDS or layer.spec.lazy or layer.wrapped:
                 continue
+            if is_keras(layer):
+                continue  # a Keras bias starts at zero unless bias_initializer says otherwise
             if layer.has_param("bias") is not True:
                 continue
             event = layer.final_event("weight")

@@ -3,7 +3,9 @@ from __future__ import annotations
 import math
 
 from initlint.catalog import torch as catalog
-from initlint.rules._shared import describe_feeds, describe_layers, fan_in, fan_out, final_weight_inits, layers_feeding
+from initlint.rules._shared import (
+    describe_feeds, describe_layers, fan_in, fan_out, final_weight_inits, init_arg, is_keras, layers_feeding,
+)
 from initlint.fixes import FixBuilder
 from initlint.rules._fixes import fitting_init, single_activation
 from initlint.rules.base import Rule, Violation
@@ -22,8 +24,8 @@ def literal_std(op) -> float | None:
             std = 1.0
         return float(std) if isinstance(std, (int, float)) and not isinstance(std, bool) else None
     if op.family == catalog.FAM_UNIFORM:
-        a = op.literal("a") if "a" in op.args else 0.0
-        b = op.literal("b") if "b" in op.args else 1.0
+        a = init_arg(op, "a", 0.0)
+        b = init_arg(op, "b", 1.0)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
             return abs(b - a) / math.sqrt(12)
     return None
@@ -54,6 +56,11 @@ class FixedScaleInit(Rule):
     A fixed std ignores the layer's width: 0.01 is He-scale for a 20,000-input layer but 40x too small for a
     3x3 conv over 64 channels. Stacked, the signal vanishes (or explodes) geometrically with depth.
 
+    Keras: `RandomNormal(stddev=...)`, `TruncatedNormal`, `RandomUniform(minval, maxval)` (and TensorFlow's
+    `tf.random_normal_initializer(mean, stddev)`) and their strings
+    (`"random_normal"` is stddev 0.05, `"uniform"` ±0.05) on a Dense/Conv kernel whose input width is known
+    (`keras.Input(shape=...)`, `input_shape=`, or the previous layer's `units`/`filters`).
+
     Exempt: unknown fan-in, output layers, embeddings, a normalization layer in between, unknown consumers,
     and std 0.02, the documented convention of DCGAN and of transformer families (GPT, BERT, ViT).
 
@@ -72,7 +79,9 @@ class FixedScaleInit(Rule):
 
     ## Fix safety
     Unsafe: the fixed-std draw becomes Kaiming (ReLU family) or Xavier (tanh, sigmoid) of the same
-    distribution, which changes the initial weights.
+    distribution, which changes the initial weights. In Keras it becomes `he_*`, `glorot_*` or (SELU)
+    `lecun_normal` of the same distribution, in the style written (string, class call keeping its `seed`, or
+    config dict without other parameters); TensorFlow's own `tf.random_normal_initializer(...)` gets no fix.
     """
 
     code = "INI012"
@@ -83,6 +92,14 @@ import torch.nn as nn
 
 net = nn.Sequential(nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Conv2d(64, 10, 1))
 nn.init.normal_(net[0].weight, 0, 0.001)
+""",
+        """
+import keras
+from keras import layers, initializers
+
+inputs = keras.Input(shape=(32, 32, 64))
+x = layers.Conv2D(64, 3, activation="relu", kernel_initializer=initializers.RandomNormal(stddev=0.001))(inputs)
+model = keras.Model(inputs, layers.Conv2D(10, 1)(x))
 """,
     )
     valid = (
@@ -99,6 +116,16 @@ import torch.nn as nn
 
 net = nn.Sequential(nn.Conv2d(3, 64, 4, 2, 1, bias=False), nn.LeakyReLU(0.2), nn.Conv2d(64, 1, 4))
 nn.init.normal_(net[0].weight, 0.0, 0.02)
+""",
+        """
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    keras.Input(shape=(784,)),
+    layers.Dense(512, activation="relu", kernel_initializer="random_normal"),
+    layers.Dense(10, activation="softmax"),
+])
 """,
     )
 
@@ -122,7 +149,8 @@ nn.init.normal_(net[0].weight, 0.0, 0.02)
             if bad:
                 activation = single_activation(bad, group.layers)
                 fix = fitting_init(FixBuilder(model), op, activation, "Use the init that fits the activation") \
-                    if activation is not None and op.target is not None else None
+                    if activation is not None and (op.target is not None or is_keras(op)) else None
+                advice = "use he_*/glorot_* init" if is_keras(op) else "use Kaiming/Xavier init"
                 yield Violation(op.node, f"fixed std {std:.3g} ignores fan-in: {describe_layers(model, bad)} feed "
                                          f"{describe_feeds(bad)} and need std ≈ {wanted[0]:.3g} (fan_in "
-                                         f"{fan_in(bad[0])}); use Kaiming/Xavier init", fix)
+                                         f"{fan_in(bad[0])}); {advice}", fix)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from initlint.catalog import torch as catalog
 from initlint.model.entities import C_LAYER, F_ACTIVATION, literal_value
-from initlint.rules._shared import describe_feeds, describe_layers, final_weight_inits
+from initlint.rules._shared import describe_feeds, describe_layers, final_weight_inits, init_arg, layer_key
 from initlint.rules.base import Rule, Violation
 
 
@@ -14,8 +14,7 @@ def constant_value(op) -> float | None:
         return op.spec.constant_value
     if op.name == "zero_":
         return 0.0
-    key = "val"
-    value = op.literal(key) if key in op.args else None
+    value = init_arg(op, "val", None)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -29,6 +28,8 @@ class ConstantWeightInit(Rule):
     zero and the layer never learns; with any other constant the units separate only through the randomness of
     other layers, never when those are constant too. Two stacked zero-initialized layers give the first one a
     zero gradient.
+
+    Keras: `kernel_initializer="zeros"`/`"ones"`, `Zeros()`, `Ones()`, `Constant(v)` on such a layer.
 
     Exempt: output layers (zero-init heads are a convention), layers feeding softmax (zero logits give the
     uniform distribution, as deformable attention's offsets and weights intend), the last layer of a residual branch (its output is
@@ -65,6 +66,12 @@ import torch.nn as nn
 net = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.Tanh(), nn.Linear(32, 1))
 nn.init.constant_(net[0].weight, 0.5)
 """,
+        """
+import keras
+from keras import layers
+
+model = keras.Sequential([layers.Dense(32, activation="relu", kernel_initializer="zeros"), layers.Dense(1)])
+""",
     )
     valid = (
         """
@@ -86,6 +93,16 @@ class Block(nn.Module):
 
     def forward(self, x):
         return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+""",
+        """
+import keras
+from keras import layers
+
+inputs = keras.Input(shape=(16,))
+hidden = layers.Dense(16, activation="relu")(inputs)
+branch = layers.Dense(16, kernel_initializer="zeros")(hidden)
+outputs = layers.Dense(1, kernel_initializer="zeros")(layers.Add()([inputs, branch]))
+model = keras.Model(inputs, outputs)
 """,
     )
 
@@ -120,6 +137,6 @@ class Block(nn.Module):
             event = other.final_event("weight")
             if event is None or event.op is None or constant_value(event.op) != 0:
                 continue
-            if any(c.kind == C_LAYER and c.label == other.display for c in layer.consumers):
+            if any(c.kind == C_LAYER and c.label == layer_key(other) for c in layer.consumers):
                 return True
         return False

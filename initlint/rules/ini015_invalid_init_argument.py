@@ -15,6 +15,11 @@ class InvalidInitArgument(Rule):
     accept (`'gelu'`, `'silu'`, `'identity'`, `'ReLU'`: names are case-sensitive), a `mode` other than
     `fan_in`/`fan_out` (in any case), a string passed as a gain, and keyword arguments the function does not take.
 
+    Keras: an initializer or activation string Keras does not accept (`kernel_initializer="xavier_uniform"`,
+    `activation="ReLU"`, `"LeakyReLU"`: identifiers are case-sensitive), `"constant"` (which raises
+    `KeyError: 'value'`: use `Constant(v)`), and a `VarianceScaling` mode, distribution or scale that raises.
+    With `import tf_keras`, tf-keras's smaller activation list and its extra `*V2` initializer names apply.
+
     ## Why is this bad?
     `calculate_gain` knows exactly twelve names; anything else raises `ValueError: Unsupported nonlinearity`,
     typically only when the model is first built on the training machine.
@@ -31,7 +36,8 @@ class InvalidInitArgument(Rule):
 
     ## Fix safety
     Safe, and only for spelling: `'ReLU'` -> `'relu'` (a change of case or of `-` to `_`), where the call
-    raises today and the intended name is certain. Other invalid arguments get no fix.
+    raises today and the intended name is certain; for Keras also stray spaces (`'relu '`). Other invalid
+    arguments get no fix.
     """
 
     code = "INI015"
@@ -60,6 +66,16 @@ import torch.nn as nn
 w = nn.Linear(4, 4).weight
 nn.init.normal_(w, stddev=0.02)
 """,
+        """
+import keras
+
+layer = keras.layers.Dense(64, activation="ReLU", kernel_initializer="xavier_uniform")
+""",
+        """
+from tensorflow.keras import layers
+
+layer = layers.Conv2D(8, 3, kernel_initializer="constant")
+""",
     )
     valid = (
         """
@@ -69,9 +85,23 @@ w = nn.Linear(4, 4).weight
 nn.init.kaiming_normal_(w, mode="FAN_OUT", nonlinearity="leaky_relu")
 nn.init.xavier_uniform_(w, gain=nn.init.calculate_gain("tanh"))
 """,
+        """
+import keras
+
+layer = keras.layers.Dense(64, activation="swish", kernel_initializer="HeNormal", bias_initializer="zero")
+act = keras.layers.Activation("hard_silu")
+""",
     )
 
     def check(self, model):
+        if model.keras is not None:
+            for issue in model.keras.issues:
+                fix = None
+                if issue.fixed is not None:
+                    builder = FixBuilder(model)
+                    fix = builder.fix(SAFE, f"Spell it {issue.fixed!r}",
+                                      [builder.replace(issue.node, quote_like(issue.node, issue.fixed, builder))])
+                yield Violation(issue.node, issue.message, fix)
         for op in model.init_ops:
             if op.spec is None or op.tensor_method or op.wrapper is not None and op.wrapper.torch_equivalent is None:
                 continue

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from initlint.catalog import torch as catalog
-from initlint.rules._shared import describe_layers, final_weight_inits
+from initlint.rules._shared import describe_layers, final_weight_inits, init_arg, is_keras
 from initlint.fixes import UNSAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
 
@@ -15,6 +15,9 @@ class NormWeightNearZero(Rule):
     The norm's output is `gamma * x_hat + beta`; with gamma ~ N(0, 0.02) every channel is scaled by about
     0.02 with a random sign, so each normalized block shrinks the signal fifty-fold. The DCGAN/pix2pix
     reference init is `normal_(bn.weight, 1.0, 0.02)`.
+
+    Keras: `gamma_initializer=RandomNormal(...)` / `"random_normal"` / `"uniform"` on BatchNormalization,
+    LayerNormalization or GroupNormalization.
 
     Exempt: the last norm of a residual branch (zero-init-residual is deliberate and uses a constant, not a draw).
 
@@ -69,14 +72,14 @@ net.apply(weights_init)
             if op.family not in (catalog.FAM_NORMAL, catalog.FAM_TRUNC_NORMAL, catalog.FAM_UNIFORM):
                 continue
             if op.family == catalog.FAM_UNIFORM:
-                a = op.literal("a") if "a" in op.args else 0.0
-                b = op.literal("b") if "b" in op.args else 1.0
+                a = init_arg(op, "a", 0.0)
+                b = init_arg(op, "b", 1.0)
                 if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
                     continue
                 center, spread = (a + b) / 2, abs(b - a) / 2
             else:
-                center = op.literal("mean") if "mean" in op.args else 0.0
-                spread = op.literal("std") if "std" in op.args else 1.0
+                center = init_arg(op, "mean", 0.0)
+                spread = init_arg(op, "std", 1.0)
             if not isinstance(center, (int, float)) or not isinstance(spread, (int, float)):
                 continue
             if abs(center) >= 0.5:
@@ -87,6 +90,8 @@ net.apply(weights_init)
                 if op.family != catalog.FAM_UNIFORM and "mean" in op.args:
                     builder = FixBuilder(model)
                     fix = builder.fix(UNSAFE, "Draw gamma around 1", [builder.replace(op.args["mean"], "1.0")])
+                advice = "RandomNormal(mean=1.0, stddev=0.02)) or use 'ones'" if is_keras(op) else \
+                    "normal_(w, 1.0, 0.02)) or use ones_"
                 yield Violation(op.node, f"norm weight (gamma) of {describe_layers(model, bad)} drawn around "
                                          f"{center:g}: every channel is scaled by ~{spread:g} with a random sign; "
-                                         "draw it around 1 (normal_(w, 1.0, 0.02)) or use ones_", fix)
+                                         f"draw it around 1 ({advice}", fix)

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import ast
+
+from initlint.catalog import torch as catalog
+from initlint.rules.base import Rule, Violation
+
+_PREFIX = "torch.nn.init."
+
+
+def init_references(model, prefix: str = _PREFIX):
+    """Every name expression (`nn.init.normal`, `init.normal`, `normal` from `from torch.nn.init import normal`)
+    that resolves to `torch.nn.init.<name>`, with the name."""
+    from initlint.rules.ini026_inplace_on_leaf_parameter import nodes_of
+
+    names = model.names
+    # local names bound to something under the prefix by an import: `normal` (from-import), `init`, `nn`, `torch`
+    imported = {local for local, qualname in names.aliases.items()
+                if qualname.startswith(prefix) or prefix.startswith(qualname + ".")}
+    heads = {"torch", "nn", "init"} | imported
+    for node in nodes_of(model, ast.Name):
+        if node.id in imported and isinstance(node.ctx, ast.Load):
+            qualname = names.qualname(node) or ""
+            if qualname.startswith(prefix) and "." not in qualname[len(prefix):] and not _shadowed(model, node):
+                yield node, qualname[len(prefix):]
+    for node in nodes_of(model, ast.Attribute):
+        if not isinstance(node.ctx, ast.Load):
+            continue
+        head = node.value
+        while isinstance(head, ast.Attribute):
+            head = head.value
+        if not isinstance(head, ast.Name) or head.id not in heads:
+            continue
+        qualname = names.qualname(node) or ""
+        if qualname.startswith(prefix) and "." not in qualname[len(prefix):] and not _shadowed(model, head):
+            yield node, qualname[len(prefix):]
+
+
+def _shadowed(model, name: ast.Name) -> bool:
+    """The name is a parameter or a local variable of an enclosing function, not the imported module."""
+    parent = model.parents.get(name)
+    while parent is not None:
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = parent.args
+            every = arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+            if arguments.vararg:
+                every.append(arguments.vararg)
+            if arguments.kwarg:
+                every.append(arguments.kwarg)
+            if any(a.arg == name.id for a in every):
+                return True
+            if not isinstance(parent, ast.Lambda):
+                for node in ast.walk(parent):
+                    if isinstance(node, ast.Name) and node.id == name.id and isinstance(node.ctx, ast.Store):
+                        return True
+        parent = model.parents.get(parent)
+    return False
+
+
+def replaced_label(node: ast.AST, new_name: str) -> str:
+    """`nn.init.normal` -> `nn.init.normal_`; `normal` -> `normal_`."""
+    if isinstance(node, ast.Attribute):
+        return f"{ast.unparse(node.value)}.{new_name}"
+    return new_name
+
+
+class DeprecatedInitAlias(Rule):
+    """## What it does
+    Flags the deprecated `nn.init` names without the trailing underscore: `xavier_uniform`, `xavier_normal`,
+    `kaiming_uniform`, `kaiming_normal`, `normal`, `uniform`, `constant`, `eye`, `dirac`, `orthogonal` and
+    `sparse`, however they are reached (`nn.init.xavier_uniform`, `init.normal`, `torch.nn.init.constant`, or a
+    name imported with `from torch.nn.init import xavier_uniform`).
+
+    ## Why is this bad?
+    These aliases are kept only for backward compatibility. Every call emits `FutureWarning: nn.init.X is now
+    deprecated in favor of nn.init.X_.`, which floods logs once per layer, and the names are due to be removed.
+    The underscore versions do exactly the same in-place initialization.
+
+    ## Example
+    ```python
+    nn.init.xavier_uniform(self.fc.weight)
+    nn.init.constant(self.fc.bias, 0.0)
+    ```
+
+    ## Use instead
+    ```python
+    nn.init.xavier_uniform_(self.fc.weight)
+    nn.init.constant_(self.fc.bias, 0.0)
+    ```
+    """
+
+    code = "INI021"
+    name = "deprecated-init-alias"
+    invalid = (
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 10)
+        nn.init.xavier_uniform(self.fc.weight)
+        nn.init.constant(self.fc.bias, 0.0)
+""",
+        """
+import torch.nn as nn
+from torch.nn import init
+from torch.nn.init import kaiming_normal
+
+def weights_init(m):
+    if isinstance(m, nn.Conv2d):
+        kaiming_normal(m.weight, mode="fan_out")
+    elif isinstance(m, nn.Linear):
+        init.normal(m.weight, std=0.01)
+""",
+        """
+import torch
+
+def make_rnn():
+    rnn = torch.nn.LSTM(16, 32)
+    for name, p in rnn.named_parameters():
+        if "weight_hh" in name:
+            torch.nn.init.orthogonal(p)
+    return rnn
+""",
+    )
+    valid = (
+        """
+import torch.nn as nn
+from torch.nn import init
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 10)
+        nn.init.xavier_uniform_(self.fc.weight)
+        init.normal_(self.fc.bias, std=1e-3)
+""",
+        """
+import numpy as np
+import torch
+
+noise = np.random.normal(0.0, 1.0, size=(4, 4))
+t = torch.normal(0.0, 1.0, size=(4, 4))
+u = np.random.uniform(-1, 1, 10)
+""",
+    )
+
+    def check(self, model):
+        for node, name in init_references(model):
+            replacement = catalog.DEPRECATED_INIT_ALIASES.get(name)
+            if replacement is None:
+                continue
+            label = ast.unparse(node)
+            use = f"`{replaced_label(node, replacement)}`"
+            if isinstance(node, ast.Name):
+                use += " (imported from `torch.nn.init`)"
+            yield Violation(node, f"`{label}` is a deprecated alias: every call emits FutureWarning \"`nn.init.{name}` "
+                                  f"is now deprecated in favor of `nn.init.{replacement}`.\"; use {use}")
