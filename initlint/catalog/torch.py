@@ -211,6 +211,10 @@ TRANSPARENT_MODULES = frozenset({
     "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle", "PixelUnshuffle",
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ChannelShuffle",
 })
+# Module classes from other files whose name says they only reshape (tsai's `Transpose`, fastai's `View`):
+# the flow passes through them. Matched by exact class name, for classes the file does not define.
+RESHAPE_CLASS_NAMES = frozenset({"Transpose", "Permute", "Reshape", "View", "Squeeze", "Unsqueeze", "Flatten",
+                                 "Lambda_Transpose", "SwapAxes"})
 # Normalization without parameters still rescales the signal.
 PARAMETER_FREE_NORMS = frozenset({"LocalResponseNorm", "CrossMapLRN2d"})
 

@@ -95,6 +95,7 @@ class Frame:
     dispatch: Dispatch | None = None
     depth: int = 0
     guarded: bool = False  # a condition on the dispatched module was tested on this path
+    branches: tuple = ()  # the (if statement, branch) pairs of config-dependent branches this code runs in
     returned: bool = False
     return_values: list = field(default_factory=list)
 
@@ -181,12 +182,23 @@ class Walker:
         elif isinstance(stmt, ast.FunctionDef):
             frame.env[stmt.name] = FuncRef(function=stmt)
 
-    def _child(self, frame: Frame, conditional: bool | None = None, guarded: bool | None = None) -> Frame:
+    def _child(self, frame: Frame, conditional: bool | None = None, guarded: bool | None = None,
+               branch: tuple | None = None) -> Frame:
         return Frame(env=frame.env, self_value=frame.self_value, owner=frame.owner,
                      conditional=frame.conditional if conditional is None else (frame.conditional or conditional),
                      via=frame.via, dispatch=frame.dispatch, depth=frame.depth,
                      guarded=frame.guarded if guarded is None else (frame.guarded or guarded),
-                     return_values=frame.return_values)
+                     return_values=frame.return_values,
+                     branches=frame.branches + (branch,) if branch is not None else frame.branches)
+
+    @staticmethod
+    def _is_conditional(frame: Frame, node: ModuleNode) -> bool:
+        """A write under a condition is conditional, unless the module itself was built under exactly the same
+        conditions (`if use_proj: self.proj = nn.Linear(...); init(self.proj.weight)`)."""
+        if not frame.conditional:
+            return False
+        built_in = getattr(node, "branches", ())
+        return not (built_in and frame.branches == built_in)
 
     def _exec_if(self, stmt: ast.If, frame: Frame) -> None:
         truth = self.truth(stmt.test, frame)
@@ -199,13 +211,13 @@ class Walker:
             self.exec_body(stmt.orelse, child)
             frame.returned = frame.returned or child.returned
         elif truth == MAYBE:
-            self.exec_body(stmt.body, self._child(frame, conditional=True))
-            self.exec_body(stmt.orelse, self._child(frame, conditional=True))
+            self.exec_body(stmt.body, self._child(frame, conditional=True, branch=(id(stmt), "body")))
+            self.exec_body(stmt.orelse, self._child(frame, conditional=True, branch=(id(stmt), "else")))
         else:
             # The test depends on the module in a way we cannot evaluate: either branch may run. Its writes are
             # conditional (no rule judges them as the final init, but they do count as "touched").
-            self.exec_body(stmt.body, self._child(frame, conditional=True, guarded=True))
-            self.exec_body(stmt.orelse, self._child(frame, conditional=True, guarded=True))
+            self.exec_body(stmt.body, self._child(frame, conditional=True, guarded=True, branch=(id(stmt), "body")))
+            self.exec_body(stmt.orelse, self._child(frame, conditional=True, guarded=True, branch=(id(stmt), "else")))
 
     def _aug_assign(self, stmt: ast.AugAssign, frame: Frame) -> None:
         if isinstance(stmt.target, ast.Name) and isinstance(stmt.op, ast.Add):
@@ -242,7 +254,8 @@ class Walker:
         if isinstance(base, ModuleNode) and inner.attr in base.param_names():
             op = InitOp(node=_assignment_call(target, value_node), name="assign", family="assign", args={},
                         target=inner, uses_data=_uses_data, label=f"{ast.unparse(target)} = ...")
-            event = InitEvent(op, inner.attr, frame.via, frame.conditional, report_node=target, dispatch=frame.dispatch)
+            event = InitEvent(op, inner.attr, frame.via, self._is_conditional(frame, base), report_node=target,
+                              dispatch=frame.dispatch)
             base.events.append(event)
             self.model.events.append((base, event))
 
@@ -320,7 +333,7 @@ class Walker:
                     env = dict(frame.env)
                     self._bind_loop_target(stmt.target, node, env, method.startswith("named"))
                     child = Frame(env=env, self_value=frame.self_value, owner=frame.owner, conditional=frame.conditional,
-                                  via="modules-loop", dispatch=dispatch, depth=frame.depth)
+                                  via="modules-loop", dispatch=dispatch, depth=frame.depth, branches=frame.branches)
                     self.exec_body(stmt.body, child)
                 self.model.dispatches.append((dispatch, nodes))
                 return
@@ -333,7 +346,8 @@ class Walker:
                         full_name = f"{node.path}.{param}" if node.path else param
                         self._bind_loop_target(stmt.target, ref, env, named, StrVal(full_name))
                         child = Frame(env=env, self_value=frame.self_value, owner=frame.owner,
-                                      conditional=frame.conditional, via="named-parameters", depth=frame.depth)
+                                      conditional=frame.conditional, via="named-parameters", depth=frame.depth,
+                                      branches=frame.branches)
                         self.exec_body(stmt.body, child)
                 self.model.param_loops.append((stmt, nodes))
                 return
@@ -609,6 +623,10 @@ class Walker:
         if isinstance(callee, FuncRef) and callee.function is not None:
             return self._call_function(callee, call, frame)
         qualname = self.names.qualname(func)
+        if qualname and callee is None and isinstance(func, (ast.Name, ast.Attribute)):
+            foreign = self._foreign_class(qualname, call)
+            if foreign is not None:
+                return foreign
         if qualname in WRAPPERS and call.args:
             inner = self.eval(call.args[0], frame)
             if isinstance(inner, ModuleNode):
@@ -682,6 +700,13 @@ class Walker:
             return ModuleNode(TRANSPARENT, name, "", call)
         return ModuleNode(UNKNOWN, name, "", call)
 
+    def _foreign_class(self, name: str, call: ast.Call) -> ModuleNode | None:
+        """A module class from another file: a reshape if its name says so, otherwise unknown."""
+        short = name.rsplit(".", 1)[-1]
+        if short in catalog.RESHAPE_CLASS_NAMES:
+            return ModuleNode(TRANSPARENT, short, "", call)
+        return None
+
     def _layer_node(self, spec: catalog.LayerSpec, cls_name: str, call: ast.Call, args, keywords, frame: Frame) -> ModuleNode:
         bound: dict[str, ast.expr] = {}
         for name, value in zip(spec.signature, args):
@@ -700,7 +725,9 @@ class Walker:
             if literal is None:
                 flags[name] = _Unknown
         flags = {k: (None if v is _Unknown else v) for k, v in flags.items()}
-        return ModuleNode(LAYER, cls_name, "", call, spec=spec, flags=flags, args=bound)
+        node = ModuleNode(LAYER, cls_name, "", call, spec=spec, flags=flags, args=bound)
+        node.branches = frame.branches  # type: ignore[attr-defined]
+        return node
 
     def _activation_node(self, name: str, call: ast.Call, args, keywords, frame: Frame) -> ModuleNode:
         spec = catalog.ACTIVATION_BY_MODULE[name]
@@ -789,7 +816,7 @@ class Walker:
                 env[keyword.arg] = self.eval(keyword.value, frame)
         child = Frame(env=env, self_value=self_value, owner=frame.owner, conditional=frame.conditional,
                       via="helper" if frame.via == "direct" else frame.via, dispatch=frame.dispatch,
-                      depth=frame.depth + 1, guarded=frame.guarded)
+                      depth=frame.depth + 1, guarded=frame.guarded, branches=frame.branches)
         self.exec_body(function.body, child)
         if child.return_values:
             values = [v for v in child.return_values if v is not None]
@@ -833,7 +860,7 @@ class Walker:
 
     def _reset(self, target: ModuleNode, call: ast.Call, frame: Frame) -> None:
         for param in target.param_names():
-            target.events.append(InitEvent(None, param, "reset", frame.conditional, call))
+            target.events.append(InitEvent(None, param, "reset", self._is_conditional(frame, target), call))
 
     # -------------------------------------------------------------------------------- dispatch
 
@@ -876,7 +903,8 @@ class Walker:
             for name, value in zip(params[1:], fn.partial_args):
                 env[name] = self.eval(value, frame)
             child = Frame(env=env, self_value=fn.bound_self or frame.self_value, owner=frame.owner,
-                          conditional=frame.conditional, via="apply", dispatch=dispatch, depth=frame.depth + 1)
+                          conditional=frame.conditional, via="apply", dispatch=dispatch, depth=frame.depth + 1,
+                          branches=frame.branches)
             if isinstance(function, ast.Lambda):
                 self.eval(function.body, child, statement=True)
             else:
@@ -910,7 +938,7 @@ class Walker:
                 self.model.unguarded.append((op, frame.dispatch, ref.node, ref.param))
             if present is False and ref.param not in ref.node.param_names():
                 continue
-            event = InitEvent(op, ref.param, frame.via, frame.conditional, dispatch=frame.dispatch)
+            event = InitEvent(op, ref.param, frame.via, self._is_conditional(frame, ref.node), dispatch=frame.dispatch)
             ref.node.events.append(event)
             self.model.events.append((ref.node, event))
 

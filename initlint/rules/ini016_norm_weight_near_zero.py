@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import ast
+
 from initlint.catalog import torch as catalog
+from initlint.model.initops import split_param_target
+from initlint.model.names import torch_nn_name
 from initlint.rules._shared import describe_layers, final_weight_inits, init_arg, is_keras
 from initlint.fixes import UNSAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
@@ -43,6 +47,13 @@ class NormWeightNearZero(Rule):
         """
 import torch.nn as nn
 
+def weights_init(m):  # the models live in another file: the branch says what it reaches
+    if isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+""",
+        """
+import torch.nn as nn
+
 def weights_init(m):
     if isinstance(m, nn.BatchNorm2d):
         nn.init.normal_(m.weight, 0.0, 0.02)
@@ -67,31 +78,84 @@ net.apply(weights_init)
     )
 
     def check(self, model):
+        reported = set()
+        for op, bad, center, spread in self._model_findings(model):
+            reported.add(id(op.node))
+            yield self._violation(model, op, describe_layers(model, bad), center, spread)
+        # A dispatch branch that says what it reaches (`if isinstance(m, nn.BatchNorm2d):`), even when the model
+        # is built in another file.
+        for op in model.init_ops:
+            if id(op.node) in reported:
+                continue
+            norm = _norm_branch(model, op)
+            scale = _center_and_spread(op)
+            if norm and scale and abs(scale[0]) < 0.5:
+                yield self._violation(model, op, f"`{ast.unparse(op.target)}` ({norm})", *scale)
+
+    def _violation(self, model, op, what: str, center: float, spread: float) -> Violation:
+        fix = None
+        if op.family != catalog.FAM_UNIFORM and "mean" in op.args:
+            builder = FixBuilder(model)
+            fix = builder.fix(UNSAFE, "Draw gamma around 1", [builder.replace(op.args["mean"], "1.0")])
+        advice = "RandomNormal(mean=1.0, stddev=0.02)) or use 'ones'" if is_keras(op) else \
+            "normal_(w, 1.0, 0.02)) or use ones_"
+        return Violation(op.node, f"norm weight (gamma) of {what} drawn around {center:g}: every channel is scaled by "
+                                  f"~{spread:g} with a random sign; draw it around 1 ({advice}", fix)
+
+    @staticmethod
+    def _model_findings(model):
         for group in final_weight_inits(model, kinds=(catalog.NORM,)):
-            op = group.op
-            if op.family not in (catalog.FAM_NORMAL, catalog.FAM_TRUNC_NORMAL, catalog.FAM_UNIFORM):
-                continue
-            if op.family == catalog.FAM_UNIFORM:
-                a = init_arg(op, "a", 0.0)
-                b = init_arg(op, "b", 1.0)
-                if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
-                    continue
-                center, spread = (a + b) / 2, abs(b - a) / 2
-            else:
-                center = init_arg(op, "mean", 0.0)
-                spread = init_arg(op, "std", 1.0)
-            if not isinstance(center, (int, float)) or not isinstance(spread, (int, float)):
-                continue
-            if abs(center) >= 0.5:
+            scale = _center_and_spread(group.op)
+            if scale is None or abs(scale[0]) >= 0.5:
                 continue
             bad = [layer for layer in group.layers if not layer.in_residual]
             if bad:
-                fix = None
-                if op.family != catalog.FAM_UNIFORM and "mean" in op.args:
-                    builder = FixBuilder(model)
-                    fix = builder.fix(UNSAFE, "Draw gamma around 1", [builder.replace(op.args["mean"], "1.0")])
-                advice = "RandomNormal(mean=1.0, stddev=0.02)) or use 'ones'" if is_keras(op) else \
-                    "normal_(w, 1.0, 0.02)) or use ones_"
-                yield Violation(op.node, f"norm weight (gamma) of {describe_layers(model, bad)} drawn around "
-                                         f"{center:g}: every channel is scaled by ~{spread:g} with a random sign; "
-                                         f"draw it around 1 ({advice}", fix)
+                yield group.op, bad, *scale
+
+
+def _center_and_spread(op) -> tuple[float, float] | None:
+    """Where a normal/uniform draw is centred, and how wide it is."""
+    if op.family == catalog.FAM_UNIFORM:
+        a, b = init_arg(op, "a", 0.0), init_arg(op, "b", 1.0)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return (a + b) / 2, abs(b - a) / 2
+        return None
+    if op.family not in (catalog.FAM_NORMAL, catalog.FAM_TRUNC_NORMAL):
+        return None
+    center, spread = init_arg(op, "mean", 0.0), init_arg(op, "std", 1.0)
+    if isinstance(center, (int, float)) and isinstance(spread, (int, float)):
+        return float(center), float(spread)
+    return None
+
+
+def _norm_branch(model, op) -> str | None:
+    """The norm class(es) an enclosing `if isinstance(m, ...)` or class-name test restricts `m.weight` to."""
+    base, param, _whole = split_param_target(op.target)
+    if param != "weight" or not isinstance(base, ast.Name):
+        return None
+    child, parent = op.node, model.parents.get(op.node)
+    while parent is not None and not isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+        if isinstance(parent, ast.If) and _contains(parent.body, child):
+            found = _norm_test(model, parent.test, base.id)
+            if found:
+                return found
+        child, parent = parent, model.parents.get(parent)
+    return None
+
+
+def _contains(body: list, node) -> bool:
+    return any(statement is node for statement in body)
+
+
+def _norm_test(model, test, name: str) -> str | None:
+    for node in ast.walk(test):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance" \
+                and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == name:
+            classes = node.args[1].elts if isinstance(node.args[1], (ast.Tuple, ast.List)) else [node.args[1]]
+            names = [torch_nn_name(model.names.qualname(c)) for c in classes]
+            if names and all(n in catalog.LAYERS and catalog.LAYERS[n].kind == catalog.NORM for n in names):
+                return ", ".join(names)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in ("BatchNorm", "GroupNorm",
+                                                                                           "InstanceNorm", "LayerNorm"):
+            return node.value
+    return None
