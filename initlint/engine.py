@@ -34,7 +34,10 @@ def might_matter(text: str, settings: Settings | None = None) -> bool:
         for code, extra in _OPT_IN_WORDS.items():
             if settings.enabled(code, False):
                 words = words + extra
-    return any(word in text for word in words)
+    if any(word in text for word in words):
+        return True
+    # Keras configures activations and initializers by keyword: `Dense(4, activation="ReLU")`.
+    return ("keras" in text or "tensorflow" in text) and "activation" in text
 
 
 def lint_source(path: str, text: str, settings: Settings | None = None) -> tuple[list[Finding], list[FileError]]:

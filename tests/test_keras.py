@@ -468,8 +468,6 @@ def test_ini015_respects_custom_objects_and_expected_errors():
     """, "INI015")
 
 
-@pytest.mark.xfail(strict=True, reason="engine.might_matter has no Keras word: a file whose only init vocabulary is "
-                                       "`activation=` is skipped before the model is built (for the lead)")
 def test_engine_prefilter_lets_keras_activation_strings_through():
     assert findings("""
         import keras
