@@ -181,6 +181,8 @@ class Walker:
                 frame.returned = True
         elif isinstance(stmt, ast.FunctionDef):
             frame.env[stmt.name] = FuncRef(function=stmt)
+        elif isinstance(stmt, ast.Continue) and frame.dispatch is not None and not frame.conditional:
+            frame.returned = True  # `if not isinstance(m, nn.Linear): continue` in a modules() loop
 
     def _child(self, frame: Frame, conditional: bool | None = None, guarded: bool | None = None,
                branch: tuple | None = None) -> Frame:
@@ -1003,6 +1005,8 @@ class Walker:
             value = self.eval(call.args[0], frame)
             attr = literal_value(call.args[1])
             if isinstance(value, ModuleNode) and isinstance(attr, str):
+                if value.spec is not None and any(p.name == attr for p in value.spec.params):
+                    return True  # torch registers it even when absent (`bias=False` sets `bias = None`)
                 return self._node_has_attr(value, attr)
             return _NotHandled
         if isinstance(call.func, ast.Attribute) and call.func.attr in ("startswith", "endswith", "find", "__contains__"):

@@ -10,6 +10,7 @@ semantic model's own condition interpreter, on a private Walker so the model is 
 from __future__ import annotations
 
 import ast
+import functools
 import weakref
 from dataclasses import dataclass, field
 
@@ -43,18 +44,12 @@ class Site:
     nodes: list[ModuleNode] | None = None  # module nodes it reaches, when the semantic model resolved it
 
     @property
-    def body(self) -> list[ast.AST]:
-        if isinstance(self.holder, ast.Lambda):
-            return [self.holder.body]
-        return list(self.holder.body)
-
-    @property
     def function_name(self) -> str:
         if isinstance(self.holder, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return self.holder.name
         if isinstance(self.holder, ast.Lambda):
             return "lambda"
-        return f"for {self.param} in ...{_unparse(self.call.iter)[-40:]}" if isinstance(self.call, ast.For) else "loop"
+        return "loop"
 
     def describe(self) -> str:
         """`init_weights` (passed to `net.apply`, line 30) / the `for m in self.modules()` loop (line 12)."""
@@ -486,6 +481,11 @@ def _walker(model) -> Walker:
     return cache.walker
 
 
+@functools.lru_cache(maxsize=1024)
+def _assignments(holder: ast.AST) -> tuple[ast.Assign, ...]:
+    return tuple(sorted((n for n in ast.walk(holder) if isinstance(n, ast.Assign)), key=lambda n: n.lineno))
+
+
 def _has_init_call(model, expr: ast.AST) -> bool:
     return any(isinstance(n, ast.Call) and parse_init_call(n, model.names) is not None for n in ast.walk(expr))
 
@@ -501,8 +501,7 @@ def site_frame(model, site: Site, node: ModuleNode, upto: ast.AST) -> Frame:
     frame = Frame(env={site.param: node}, self_value=self_value)
     if isinstance(site.holder, ast.Lambda):
         return frame
-    assignments = sorted((n for n in ast.walk(site.holder) if isinstance(n, ast.Assign)), key=lambda n: n.lineno)
-    for statement in assignments:
+    for statement in _assignments(site.holder):
         if len(statement.targets) != 1:
             continue
         target = statement.targets[0]
@@ -600,6 +599,7 @@ def class_declares(klass: ClassModel, attr: str, seen: set) -> bool | None:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
 def _class_body_sets(node: ast.ClassDef, attr: str) -> bool:
     for sub in ast.walk(node):
         if isinstance(sub, ast.Attribute) and sub.attr == attr and isinstance(sub.ctx, ast.Store):
