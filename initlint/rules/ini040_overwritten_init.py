@@ -10,7 +10,7 @@ from initlint.rules.base import Rule, Violation
 
 # Ops that do not replace every value of the tensor they write.
 _NOT_OVERWRITING = frozenset({"copy_"})
-_NOT_OVERWRITING_FAMILIES = frozenset({"copy", "nonexistent", "assign"})
+_NOT_OVERWRITING_FAMILIES = frozenset({"copy", "nonexistent", "assign", "unknown"})
 
 
 def _overwrites(event) -> bool:
