@@ -289,7 +289,12 @@ def run_fix(args: argparse.Namespace) -> int:
                 sys.stdout.write(new_text)
             continue
         if args.diff:
-            diffs.append(unified_diff(display_path(path), source.text, new_text))
+            if path.endswith(".ipynb"):
+                from initlint.notebook import cell_diffs
+
+                diffs.append(cell_diffs(display_path(path), source.text, new_text))
+            else:
+                diffs.append(unified_diff(display_path(path), source.text, new_text))
         elif stdin:
             sys.stdout.write(new_text)
         else:

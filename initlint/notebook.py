@@ -307,3 +307,19 @@ def display_location(finding: Finding) -> str:
 
 
 __all__ = ["lint_notebook", "fix_notebook_text", "NotebookError", "display_location", "Edit", "Fix"]
+
+
+def cell_diffs(name: str, old_text: str, new_text: str) -> str:
+    """Unified diffs of the code cells that differ, one per cell (`a/nb.ipynb:cell 3`), as Ruff shows them."""
+    import difflib
+
+    old_cells, new_cells = read(old_text)["cells"], read(new_text)["cells"]
+    out = []
+    for number, (old, new) in enumerate(zip(old_cells, new_cells), start=1):
+        before, after = _cell_source(old), _cell_source(new)
+        if before != after:
+            out += difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"a/{name}:cell {number}", tofile=f"b/{name}:cell {number}")
+            if out and not out[-1].endswith("\n"):
+                out[-1] += "\n"
+    return "".join(out)

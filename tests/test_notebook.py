@@ -60,3 +60,25 @@ def test_not_a_notebook_is_a_clear_error():
         lint_notebook("x.ipynb", "{nope")
     with pytest.raises(NotebookError, match="no `cells` list"):
         lint_notebook("x.ipynb", "{}")
+
+
+def test_keras_notebook_is_understood_and_fixed():
+    text = (NOTEBOOKS / "keras_mlp.ipynb").read_text(encoding="utf-8")
+    found = lint_notebook("keras_mlp.ipynb", text)[0]
+    assert [(f.extra["cell"], f.start.row, f.code) for f in found] == [(3, 3, "INI001")]
+    new, fixed, remaining = fix_notebook_text("keras_mlp.ipynb", text, unsafe=True)
+    assert [f.code for f in fixed] == ["INI001"] and not remaining
+    assert json.loads(new)["cells"][2]["source"][2] == '    layers.Dense(256, activation="relu", kernel_initializer="he_uniform"),\n'
+    assert json.loads(new)["cells"][3]["source"][0] == "!nvidia-smi\n"  # the shell escape is kept
+
+
+def test_per_cell_diffs_and_located_messages():
+    from initlint.notebook import cell_diffs
+    from initlint.report import located_message
+
+    text = (NOTEBOOKS / "cnn_tutorial.ipynb").read_text(encoding="utf-8")
+    new, _, _ = fix_notebook_text("nb.ipynb", text, unsafe=True)
+    diff = cell_diffs("nb.ipynb", text, new)
+    assert diff.startswith("--- a/nb.ipynb:cell 4\n+++ b/nb.ipynb:cell 4\n") and "--- a/nb.ipynb:cell 6" in diff
+    broken = next(f for f in _findings("cnn_tutorial.ipynb") if f.code == "INI999")
+    assert located_message(broken) == "cell 5, line 1: SyntaxError: invalid syntax"

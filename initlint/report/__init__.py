@@ -78,6 +78,12 @@ def render(findings: list[Finding], output_format: str, *, unchecked: int = 0, q
     return body + text.summary(findings, unchecked, unsafe_fixes) + "\n"
 
 
+def located_message(finding: Finding) -> str:
+    """The message, prefixed with the notebook cell and line for formats that point at the file only."""
+    cell = finding.extra.get("cell")
+    return f"cell {cell}, line {finding.start.row}: {finding.message}" if cell is not None else finding.message
+
+
 def fix_applies(finding: Finding, unsafe_fixes: bool) -> bool:
     return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from initlint.findings import Finding
-from initlint.report import display_path, sort_findings
+from initlint.report import located_message, display_path, sort_findings
 
 
 def render_github(findings: list[Finding]) -> str:
@@ -15,7 +15,7 @@ def render_github(findings: list[Finding]) -> str:
         properties = {"file": display_path(f.path, cwd), "line": f.start.row, "col": f.start.column,
                       "endLine": f.end.row, "endColumn": f.end.column, "title": f"{f.code} ({f.name})"}
         joined = ",".join(f"{key}={_escape(str(value), property=True)}" for key, value in properties.items())
-        lines.append(f"::warning {joined}::{_escape(f.message)}\n")
+        lines.append(f"::warning {joined}::{_escape(located_message(f))}\n")
     return "".join(lines)
 
 

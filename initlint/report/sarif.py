@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from initlint import __version__
 from initlint.findings import Finding
-from initlint.report import sort_findings
+from initlint.report import located_message, sort_findings
 from initlint.report.rules import rule_info_by_code
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -55,7 +55,7 @@ def _result(f: Finding, rule_index: int, cwd: str) -> dict:
         "ruleId": f.code,
         "ruleIndex": rule_index,
         "level": "warning",
-        "message": {"text": f.message},
+        "message": {"text": located_message(f)},
         "locations": [{"physicalLocation": {
             "artifactLocation": _artifact(f.path, cwd),
             "region": {"startLine": f.start.row, "startColumn": f.start.column,
