@@ -40,7 +40,8 @@ def might_matter(text: str, settings: Settings | None = None) -> bool:
     return ("keras" in text or "tensorflow" in text) and "activation" in text
 
 
-def lint_source(path: str, text: str, settings: Settings | None = None) -> tuple[list[Finding], list[FileError]]:
+def lint_source(path: str, text: str, settings: Settings | None = None,
+                prefilter: bool = True) -> tuple[list[Finding], list[FileError]]:
     """All findings for one file's text. Never raises: an internal error becomes a FileError."""
     settings = settings or Settings()
     source = SourceFile(path, text)
@@ -52,7 +53,7 @@ def lint_source(path: str, text: str, settings: Settings | None = None) -> tuple
         return _apply_noqa(source, [_syntax_error_finding(source, exc)]), []
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
         return [], [FileError(path, f"cannot parse: {exc}")]
-    if not might_matter(text, settings):
+    if prefilter and not might_matter(text, settings):
         return [], []
     try:
         findings = _run_rules(source, tree, settings)
