@@ -61,3 +61,11 @@ def test_verify_gives_one_line_errors(tmp_path):
         verify(f"{tmp_path}/missing.py:Net", [(1, 2)])
     with pytest.raises(VerifyError, match="has no 'Nope'"):
         verify(str(FIXTURES / "fix" / "deep_relu.in.py") + ":Nope", [(1, 2)])
+
+
+@pytest.mark.parametrize("golden", sorted((FIXTURES / "show").glob("*.md")), ids=lambda p: p.stem)
+def test_show_matches_the_golden_tables(golden):
+    source = FIXTURES / f"{golden.stem}.py"
+    relative = f"fixtures/{source.name}"
+    tables = tables_for_source(relative, source.read_text())
+    assert render(tables, "markdown") + "\n" == golden.read_text()
