@@ -91,8 +91,10 @@ def measure(factory, input_shapes, kwargs=None, input_dtype="float32", vocab_siz
         model = factory(**(kwargs or {}))
     except Exception as exc:
         raise VerifyError(f"building the model raised {type(exc).__name__}: {exc}") from None
+    if _is_keras_model(model):
+        return _measure_keras(model, input_shapes, input_dtype, vocab_size, label)
     if not isinstance(model, torch.nn.Module):
-        raise VerifyError(f"the target returned {type(model).__name__}, not a torch.nn.Module")
+        raise VerifyError(f"the target returned {type(model).__name__}, not a torch.nn.Module or a Keras model")
     if init_fn is not None:
         model.apply(init_fn)
     leaves = [(name, module) for name, module in model.named_modules()
@@ -130,6 +132,51 @@ def measure(factory, input_shapes, kwargs=None, input_dtype="float32", vocab_siz
         if name not in outputs:
             continue
         verdict.layers.append(LayerStats(name, type(module).__name__, outputs[name], gradients.get(name)))
+    verdict.activations = _judge([layer.activation_std for layer in verdict.layers])
+    verdict.gradients = _judge([layer.gradient_std for layer in verdict.layers if layer.gradient_std is not None],
+                               reverse=True)
+    return verdict
+
+
+def _is_keras_model(model) -> bool:
+    return type(model).__module__.startswith(("keras", "tf_keras", "tensorflow")) and hasattr(model, "layers")
+
+
+def _measure_keras(model, input_shapes, input_dtype, vocab_size, label) -> Verdict:
+    """A Keras 3 model on the torch backend: per-layer outputs through a functional view of the model, and the
+    backward signal from torch's autograd on those outputs."""
+    import torch
+
+    if os.environ.get("KERAS_BACKEND", "torch") != "torch":
+        raise VerifyError("verify runs Keras models on the torch backend: set KERAS_BACKEND=torch")
+    import keras
+
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        raise VerifyError("this Keras model has no defined inputs (build it from keras.Input, or as a Sequential "
+                          "starting with keras.Input) so its layers' outputs cannot be read")
+    layers = [layer for layer in model.layers if any(len(w.shape) > 1 for w in layer.weights)]
+    probe = keras.Model(inputs=inputs, outputs=[layer.output for layer in layers])
+    tensors = []
+    for shape in input_shapes:
+        if input_dtype == "int64":
+            tensors.append(torch.randint(0, vocab_size or 2, shape))
+        else:
+            tensors.append(torch.randn(*shape, dtype=getattr(torch, input_dtype)))
+    try:
+        outputs = probe(tensors if len(tensors) > 1 else tensors[0])
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        loss = outputs[-1].float().pow(2).mean()
+        gradients = torch.autograd.grad(loss, outputs, allow_unused=True)
+    except Exception as exc:
+        raise VerifyError(f"forward/backward raised {type(exc).__name__}: {exc}") from None
+    verdict = Verdict(label)
+    for layer, output, gradient in zip(layers, outputs, gradients):
+        verdict.layers.append(LayerStats(layer.name, type(layer).__name__, float(output.detach().float().std()),
+                                         float(gradient.float().std()) if gradient is not None else None))
     verdict.activations = _judge([layer.activation_std for layer in verdict.layers])
     verdict.gradients = _judge([layer.gradient_std for layer in verdict.layers if layer.gradient_std is not None],
                                reverse=True)

@@ -69,3 +69,14 @@ def test_show_matches_the_golden_tables(golden):
     relative = f"fixtures/{source.name}"
     tables = tables_for_source(relative, source.read_text())
     assert render(tables, "markdown") + "\n" == golden.read_text()
+
+
+def test_verify_runs_keras_models_on_the_torch_backend(monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    pytest.importorskip("keras")
+    from initlint.verify import verify
+
+    verdicts = verify(str(FIXTURES / "fix" / "keras_deep_relu.in.py") + ":build", [(64, 256)])
+    assert verdicts[0].activations.startswith("vanishing") and verdicts[1].activations.startswith("healthy")
+    assert [layer.type for layer in verdicts[0].layers][:2] == ["Dense", "Dense"]
