@@ -10,6 +10,8 @@ import ast
 from initlint.findings import Edit, Fix, Position
 from initlint.model.semantic import FileModel
 
+_FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+
 SAFE = "safe"
 UNSAFE = "unsafe"
 
@@ -136,6 +138,12 @@ class FixBuilder:
         """`<prefix>.<name>(<target>, <kept args>, <extra>)` for an InitOp's call."""
         func = op.node.func if not op.tensor_method else None
         spelled, imports = self.init_function(name, func)
+        if not isinstance(func, ast.Attribute) or self.model.names.qualname(func.value) not in (
+                "torch.nn.init", "transformers.initialization"):
+            # no prefix to copy from the call: pick a spelling that is not shadowed where the call is
+            spelling = init_spelling(self, name, op.node)
+            if spelling is not None:
+                spelled, imports = spelling
         target = target_text if target_text is not None else self.segment(op.target)
         args = [target]
         for key, value in (keep_args or {}).items():
@@ -161,5 +169,62 @@ def quote_like(node: ast.AST | None, text: str, builder: FixBuilder) -> str:
 
 def gain_call(builder: FixBuilder, op, activation_name: str, quote_node: ast.AST | None = None) -> tuple[str, list[Edit]]:
     spelled, imports = builder.init_function("calculate_gain", op.node.func if not op.tensor_method else None)
+    if op.tensor_method:
+        spelling = init_spelling(builder, "calculate_gain", op.node)
+        if spelling is not None:
+            spelled, imports = spelling
     return f"{spelled}({quote_like(quote_node, activation_name, builder)})", imports
 
+
+_SPELLINGS = (("torch.nn.init", "{}.{}"), ("torch.nn", "{}.init.{}"), ("torch", "{}.nn.init.{}"))
+_CONVENTIONAL = {"torch.nn.init": "init", "torch.nn": "nn", "torch": "torch"}
+
+
+def init_spelling(builder: FixBuilder, name: str, at: ast.AST) -> tuple[str, list[Edit]] | None:
+    """How to write `torch.nn.init.<name>` at `at`: through the file's first alias of `torch.nn.init`, `torch.nn`
+    or `torch` not bound to something else there (a parameter `init`, a nested `def init(m)`). A file that takes
+    torch from a star import uses the conventional name it already relies on (`nn.init.<name>`), since an added
+    `from torch.nn import init` could shadow a name the star import brings; other files get that import when
+    they have no alias at all. None when no spelling fits."""
+    model = builder.model
+    names = model.names
+    candidates = [template.format(local, name) for qualname, template in _SPELLINGS
+                  for local, aliased in names.aliases.items() if aliased == qualname]
+    for spelled in candidates:
+        if not bound_locally(model, at, spelled.split(".", 1)[0]):
+            return spelled, []
+    if candidates:
+        return None
+    if names.star_modules:
+        for qualname, template in _SPELLINGS:
+            head = _CONVENTIONAL[qualname]
+            if names.resolve_name(head) != qualname or bound_locally(model, at, head):
+                continue
+            if any(node.id == head and isinstance(node.ctx, ast.Load) and not bound_locally(model, node, head)
+                   for node in model.nodes_of(ast.Name)):
+                return template.format(head, name), []
+        return None
+    spelled, imports = builder.init_function(name)
+    return None if bound_locally(model, at, spelled.split(".", 1)[0]) else (spelled, imports)
+
+
+def bound_locally(model: FileModel, node: ast.AST, name: str) -> bool:
+    """`name` is bound in a function enclosing `node` (a parameter, an assignment, a nested def or import), so a
+    module-level alias of that name is not what it means there."""
+    if name in model.names.local_definitions:
+        return True
+    function = model.enclosing(node, (*_FUNCTION_TYPES, ast.Lambda))
+    while function is not None:
+        arguments = function.args
+        every = arguments.posonlyargs + arguments.args + arguments.kwonlyargs + \
+            [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        if any(a.arg == name for a in every):
+            return True
+        for inner in ast.walk(function):
+            if isinstance(inner, ast.Name) and inner.id == name and isinstance(inner.ctx, ast.Store) \
+                    or isinstance(inner, (*_FUNCTION_TYPES, ast.ClassDef)) and inner.name == name and inner is not function \
+                    or isinstance(inner, (ast.Import, ast.ImportFrom)) \
+                    and any((alias.asname or alias.name.split(".")[0]) == name for alias in inner.names):
+                return True
+        function = model.enclosing(function, (*_FUNCTION_TYPES, ast.Lambda))
+    return False

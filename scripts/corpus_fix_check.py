@@ -6,10 +6,11 @@
 The corpus's .py files are copied to a work directory (a temporary one, or DIR with --keep) and the real
 command line runs on the copy: `check --unsafe-fixes --output-format json` on the original files (to learn
 every fix's edits), `fix --unsafe-fixes` on a second copy, then `fix --unsafe-fixes` again on the files it
-changed. Every option passes `--isolated --no-cache`, so no configuration or cache in the corpus interferes.
+changed. Every run passes `--isolated --no-cache`, so no configuration or cache in the corpus interferes.
 For every changed file it checks:
 
   parse       the fixed file passes `ast.parse` and `compile()` (unless the original did not compile either);
+  names       it uses no undefined name (pyflakes) the original did not: a fix's missing import compiles;
   idempotent  the second fix changes no byte;
   confined    every line the diff changes lies in (or is inserted right after) a statement some fix edits,
               or is an import inserted in the module's leading import block;
@@ -25,6 +26,7 @@ import argparse
 import ast
 import codecs
 import difflib
+import importlib.util
 import io
 import json
 import os
@@ -44,7 +46,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 COMMON_OPTIONS = ["--unsafe-fixes", "--isolated", "--no-cache"]
-CHECKS = ("parse", "idempotent", "confined", "format", "cli")
+CHECKS = ("parse", "names", "idempotent", "confined", "format", "cli")
+DECODE_ERRORS = (SyntaxError, UnicodeDecodeError, LookupError)  # what tokenize.detect_encoding and decode raise
+IN_STATEMENT, AFTER_STATEMENT, IMPORT = ("lines of fixed statements replaced",
+                                       "lines inserted in or right after a fixed statement",
+                                       "imports inserted in the leading import block")
 MAX_BATCH_CHARS = 100_000  # file names per command line, well under ARG_MAX
 
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # the line breaks Python knows (not \f, \v)
@@ -72,6 +78,7 @@ class Report:
     files_changed: int = 0
     fixable: Counter = field(default_factory=Counter)  # rule code -> findings with a fix before fixing
     applied: Counter = field(default_factory=Counter)  # rule code -> those gone after fixing
+    hunks: Counter = field(default_factory=Counter)  # why each diff hunk of a changed file is allowed
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # odd files and warnings: reported, not failures
     timings: dict[str, float] = field(default_factory=dict)
@@ -91,19 +98,21 @@ class CliResult:
     notes: list[str] = field(default_factory=list)
 
 
-def run_initlint(command: str, root: Path, files: list[str], jobs: int, extra: Iterable[str] = ()) -> CliResult:
-    """Run `initlint COMMAND` over `files` (relative to `root`) in parallel batches; collect what it reports."""
+def run_initlint(command: str, root: Path, files: list[str], jobs: int, extra: Iterable[str] = (),
+                 source: Path = REPO) -> CliResult:
+    """Run `initlint COMMAND` (the package under `source`) over `files` (relative to `root`) in parallel
+    batches; collect what it reports."""
     result = CliResult()
     args = [command, *COMMON_OPTIONS, "--exit-zero", *extra]
     groups = batches(files, jobs)
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        for batch, done in zip(groups, pool.map(lambda batch: _invoke([*args, "--", *batch], root), groups)):
+        for batch, done in zip(groups, pool.map(lambda batch: _invoke([*args, "--", *batch], root, source), groups)):
             _collect(result, command, root, batch, done)
     return result
 
 
-def _invoke(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+def _invoke(args: list[str], cwd: Path, source: Path = REPO) -> subprocess.CompletedProcess:
+    path = os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")]))
     return subprocess.run([sys.executable, "-m", "initlint", *args], cwd=cwd, capture_output=True, text=True,
                           encoding="utf-8", errors="backslashreplace", env={**os.environ, "PYTHONPATH": path})
 
@@ -144,22 +153,25 @@ def batches(files: list[str], jobs: int) -> list[list[str]]:
     return out
 
 
-def discovered_files(root: Path) -> tuple[list[str], list[str]]:
-    """The files `initlint check` would lint under `root` (relative paths), and notes on names it lists oddly."""
-    done = _invoke(["check", "--isolated", "--show-files", "."], root)
-    files, notes = [], []
+def discovered_files(root: Path, source: Path = REPO) -> tuple[list[str], CliResult]:
+    """The files `initlint check` would lint under `root` (relative paths), and what listing them reported."""
+    done = _invoke(["check", "--isolated", "--show-files", "."], root, source)
+    result = CliResult()
+    _collect(result, "check --show-files", root, ["."], done)
+    files = []
     for name in done.stdout.splitlines():
         if name.endswith(".py") and (root / name).is_file():
             files.append(name)
         elif name.endswith(".py"):
-            notes.append(f"listed by --show-files but not found (an escaped name?): {name}")
-    return files, notes
+            result.notes.append(f"listed by --show-files but not found (an escaped name?): {name}")
+    return files, result
 
 
 # ----------------------------------------------------------------------------------------------- copying files
 
 
-def copy_python_files(source: Path, destination: Path, names: Iterable[str] | None = None) -> tuple[list[str], list[str]]:
+def copy_python_files(source: Path, destination: Path,
+                      names: Iterable[str] | None = None) -> tuple[list[str], list[str]]:
     """Copy the .py files under `source` (or just `names`) to `destination`; return the copied and notes."""
     if names is None:
         names = sorted(str(Path(folder, name).relative_to(source))
@@ -177,6 +189,13 @@ def copy_python_files(source: Path, destination: Path, names: Iterable[str] | No
     return copied, notes
 
 
+def snapshot_initlint(work: Path) -> Path:
+    """A copy of the `initlint` package every run uses, so edits to the repository mid-run cannot mix versions."""
+    snapshot = work / "initlint-snapshot"
+    shutil.copytree(REPO / "initlint", snapshot / "initlint", ignore=shutil.ignore_patterns("__pycache__"))
+    return snapshot
+
+
 def read_bytes(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -188,26 +207,33 @@ def read_bytes(path: Path) -> bytes | None:
 
 
 def check_tree(original_root: Path, fixed_root: Path, refixed_root: Path, files: Iterable[str],
-               findings: dict[str, list[dict]]) -> list[Problem]:
+               findings: dict[str, list[dict]], hunks: Counter | None = None) -> list[Problem]:
     """Every check on every file of `files` that differs between `original_root` and `fixed_root`.
-    `refixed_root` holds the second fix of the changed files; `findings` the JSON findings of the originals."""
+    `refixed_root` holds the second fix of the changed files; `findings` the JSON findings of the originals;
+    `hunks` counts the allowed diff hunks by reason."""
+    hunks = Counter() if hunks is None else hunks
     problems = []
     for name in files:
         original, fixed = read_bytes(original_root / name), read_bytes(fixed_root / name)
         if original is None or fixed is None or original == fixed:
             continue
         refixed = read_bytes(refixed_root / name)
-        problems += check_file(name, original, fixed, refixed, fix_rows(findings.get(name, [])))
+        problems += check_file(name, original, fixed, refixed, fix_rows(findings.get(name, [])), hunks)
     return problems
 
 
 def check_file(name: str, original: bytes, fixed: bytes, refixed: bytes | None,
-               edits: list[tuple[int, int]]) -> list[Problem]:
+               edits: list[tuple[int, int]], hunks: Counter) -> list[Problem]:
     problems = check_parse(name, original, fixed) + check_idempotent(name, fixed, refixed)
-    format_problems = check_format(name, original, fixed)
+    try:
+        old_text = decode(original)[0]
+    except DECODE_ERRORS:
+        return problems  # initlint cannot have read it either
+    format_problems = check_format(name, original, old_text, fixed)
     if format_problems:  # the texts cannot be compared line by line
         return problems + format_problems
-    return problems + check_confined(name, decode(original)[0], decode(fixed)[0], edits)
+    new_text = decode(fixed)[0]
+    return problems + check_names(name, old_text, new_text) + check_confined(name, old_text, new_text, edits, hunks)
 
 
 def check_parse(name: str, original: bytes, fixed: bytes) -> list[Problem]:
@@ -218,14 +244,17 @@ def check_parse(name: str, original: bytes, fixed: bytes) -> list[Problem]:
 
 
 def compile_error(name: str, data: bytes) -> tuple[int | None, str] | None:
+    """Why `python FILE` would not compile `data`, or None. The bytes are decoded first, strictly, as the
+    interpreter reads a file: compile(bytes) lets undecodable bytes in a comment through."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes and the like
         try:
-            ast.parse(data, name)
-            compile(data, name, "exec", dont_inherit=True)
+            text = decode(data)[0]
+            ast.parse(text, name)
+            compile(text, name, "exec", dont_inherit=True)
         except SyntaxError as exc:
             return exc.lineno, f"{type(exc).__name__}: {exc.msg}"
-        except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        except (ValueError, LookupError, RecursionError, MemoryError, OverflowError) as exc:
             return None, f"{type(exc).__name__}: {exc}"
     return None
 
@@ -240,19 +269,16 @@ def check_idempotent(name: str, fixed: bytes, refixed: bytes | None) -> list[Pro
     return [Problem("idempotent", name, row, "a second `fix --unsafe-fixes` changes the fixed file")]
 
 
-def check_format(name: str, original: bytes, fixed: bytes) -> list[Problem]:
+def check_format(name: str, original: bytes, old_text: str, fixed: bytes) -> list[Problem]:
     def problem(detail: str, line: int | None = None) -> list[Problem]:
         return [Problem("format", name, line, detail)]
 
     if original.startswith(codecs.BOM_UTF8) != fixed.startswith(codecs.BOM_UTF8):
         return problem("the UTF-8 BOM was " + ("removed" if original.startswith(codecs.BOM_UTF8) else "added"))
-    try:
-        old_text, old_encoding = decode(original)
-    except (SyntaxError, UnicodeDecodeError, LookupError):
-        return []  # initlint cannot have read it either; nothing to compare
+    old_encoding = decode(original)[1]
     try:
         new_text, new_encoding = decode(fixed)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+    except DECODE_ERRORS as exc:
         return problem(f"the fixed file cannot be decoded: {exc}")
     if new_encoding != old_encoding:
         return problem(f"the encoding changed from {old_encoding} to {new_encoding}")
@@ -268,7 +294,31 @@ def check_format(name: str, original: bytes, fixed: bytes) -> list[Problem]:
     return []
 
 
-def check_confined(name: str, original: str, fixed: str, edits: list[tuple[int, int]]) -> list[Problem]:
+def check_names(name: str, original: str, fixed: str) -> list[Problem]:
+    """Names the fixed file uses that nothing defines (pyflakes' undefined names), and the original did not:
+    a fix that spells `torch.nn.init` or `init` without the import it needs compiles, but raises NameError."""
+    known = Counter(undefined for undefined, _row in undefined_names(original))
+    problems = []
+    for undefined, row in undefined_names(fixed):
+        if known[undefined]:
+            known[undefined] -= 1
+        else:
+            problems.append(Problem("names", name, row, f"undefined name {undefined!r}"))
+    return problems
+
+
+def undefined_names(text: str) -> list[tuple[str, int]]:
+    try:
+        from pyflakes import checker, messages
+        tree = ast.parse(text)
+    except (ImportError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return []  # no pyflakes (the run notes it), or nothing to check
+    return [(message.message_args[0], message.lineno) for message in checker.Checker(tree).messages
+            if isinstance(message, messages.UndefinedName)]
+
+
+def check_confined(name: str, original: str, fixed: str, edits: list[tuple[int, int]],
+                   hunks: Counter) -> list[Problem]:
     """Every diff hunk must lie within the statements the fixes edit, or be an import added at the top."""
     old, new = split_lines(original), split_lines(fixed)
     try:
@@ -279,7 +329,11 @@ def check_confined(name: str, original: str, fixed: str, edits: list[tuple[int, 
     import_end = leading_imports_end(tree)
     problems = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "equal" or hunk_allowed(tag, old, new, (i1, i2, j1, j2), regions, import_end):
+        if tag == "equal":
+            continue
+        reason = hunk_allowed(tag, old, new, (i1, i2, j1, j2), regions, import_end)
+        if reason:
+            hunks[reason] += 1
             continue
         shown = (new[j1:j2] or old[i1:i2])[0].rstrip("\r\n")
         what = {"insert": f"{j2 - j1} line(s) inserted after line {i1}",
@@ -291,14 +345,19 @@ def check_confined(name: str, original: str, fixed: str, edits: list[tuple[int, 
 
 
 def hunk_allowed(tag: str, old: list[str], new: list[str], span: tuple[int, int, int, int],
-                 regions: list[tuple[int, int]], import_end: int) -> bool:
+                 regions: list[tuple[int, int]], import_end: int) -> str | None:
+    """Why the hunk is allowed (a figure of the report), or None."""
     i1, i2, j1, j2 = span
     if tag == "insert":
         low, high = insertion_range(old, new, i1, j1, j2)
-        if any(low <= last and first - 1 <= high for first, last in regions):
-            return True  # inserted inside, or right after, a fixed statement
-        return low <= import_end and all(IMPORT_LINE.match(line) for line in new[j1:j2])
-    return all(any(first <= row <= last for first, last in regions) for row in range(i1 + 1, i2 + 1))
+        if any(low <= last and first <= high for first, last in regions):
+            return AFTER_STATEMENT
+        if low <= import_end and all(IMPORT_LINE.match(line) for line in new[j1:j2]):
+            return IMPORT
+        return None
+    if all(any(first <= row <= last for first, last in regions) for row in range(i1 + 1, i2 + 1)):
+        return IN_STATEMENT
+    return None
 
 
 def insertion_range(old: list[str], new: list[str], at: int, j1: int, j2: int) -> tuple[int, int]:
@@ -409,11 +468,14 @@ def render(report: Report, command: str) -> str:
              f"| files changed by `fix --unsafe-fixes` | {report.files_changed} |",
              f"| findings with a fix | {total_fixable} |",
              f"| fixes applied (findings with a fix gone after fixing) | {total_applied} |"]
+    lines += [f"| diff hunks: {reason} | {report.hunks[reason]} |"
+              for reason in (IN_STATEMENT, AFTER_STATEMENT, IMPORT)]
     lines += [f"| failures: {check} | {report.failures[check]} |" for check in CHECKS]
     lines += [f"| time: {step} | {seconds:.1f} s |" for step, seconds in report.timings.items()]
     lines += ["", "| Rule | Findings with a fix | Fixes applied | Left |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {code} | {report.fixable[code]} | {report.applied[code]} | {report.fixable[code] - report.applied[code]} |"
-              for code in sorted(report.fixable)]
+    for code in sorted(report.fixable):
+        fixable, applied = report.fixable[code], report.applied[code]
+        lines.append(f"| {code} | {fixable} | {applied} | {fixable - applied} |")
     if report.problems:
         lines += ["", "Failures:", ""] + [f"- {problem}" for problem in report.problems]
     if report.notes:
@@ -427,38 +489,39 @@ def render(report: Report, command: str) -> str:
 def run(corpus: Path, work: Path, jobs: int) -> Report:
     """Copy `corpus` into `work`, fix the copy twice with the real CLI, and check every changed file."""
     report = Report()
-    start = time.perf_counter()
+    started = time.perf_counter()
     original, fixed, refixed = work / "original", work / "fixed", work / "refixed"
+    source = snapshot_initlint(work)
     timed = _timer(report)
 
-    copied, notes = timed("copy", lambda: copy_python_files(corpus, original))
-    report.files_copied, report.notes = len(copied), report.notes + notes
-    files, notes = discovered_files(original)
-    report.files_scanned, report.notes = len(files), report.notes + notes
-    before = timed("check (original)", lambda: _gather(report, run_initlint("check", original, files, jobs,
-                                                                            ["--output-format", "json", "-j", "1"])))
+    def initlint(step: str, command: str, root: Path, names: list[str], *extra: str) -> dict[str, list[dict]]:
+        result = timed(step, lambda: run_initlint(command, root, names, jobs, extra, source))
+        report.problems.extend(result.problems)
+        report.notes.extend(result.notes)
+        return result.findings
+
+    copied, copy_notes = timed("copy", lambda: copy_python_files(corpus, original))
+    files, listing = discovered_files(original, source)
+    report.files_copied, report.files_scanned = len(copied), len(files)
+    report.notes += copy_notes + listing.notes
+    report.problems += listing.problems
+    before = initlint("check (original)", "check", original, files, "--output-format", "json", "-j", "1")
     copy_python_files(original, fixed, files)
-    timed("fix", lambda: _gather(report, run_initlint("fix", fixed, files, jobs, ["-q"])))
+    initlint("fix", "fix", fixed, files, "-q")
 
     changed = [name for name in files if read_bytes(original / name) != read_bytes(fixed / name)]
     report.files_changed = len(changed)
-    copy_python_files(fixed, refixed, changed)
+    after: dict[str, list[dict]] = {}
     if changed:
-        timed("fix (second pass)", lambda: _gather(report, run_initlint("fix", refixed, changed, jobs, ["-q"])))
-        after = timed("check (fixed)", lambda: _gather(report, run_initlint("check", fixed, changed, jobs,
-                                                                            ["--output-format", "json", "-j", "1"])))
-    else:
-        after = {}
+        copy_python_files(fixed, refixed, changed)
+        initlint("fix (second pass)", "fix", refixed, changed, "-q")
+        after = initlint("check (fixed)", "check", fixed, changed, "--output-format", "json", "-j", "1")
     count_fixes(report, before, after, set(changed))
-    report.problems += timed("checks", lambda: check_tree(original, fixed, refixed, changed, before))
-    report.timings["total"] = time.perf_counter() - start
+    report.problems += timed("checks", lambda: check_tree(original, fixed, refixed, changed, before, report.hunks))
+    if importlib.util.find_spec("pyflakes") is None:
+        report.notes.append("the `names` check was skipped: pyflakes is not installed")
+    report.timings["total"] = time.perf_counter() - started
     return report
-
-
-def _gather(report: Report, result: CliResult) -> dict[str, list[dict]]:
-    report.problems += result.problems
-    report.notes += result.notes
-    return result.findings
 
 
 def _timer(report: Report) -> Callable:
@@ -481,8 +544,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         parser.error(f"not a directory: {args.corpus}")
-    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
-        parser.error(f"--keep: {args.keep} is not empty")
+    if args.keep is not None and args.keep.exists() and (not args.keep.is_dir() or any(args.keep.iterdir())):
+        parser.error(f"--keep: {args.keep} is not an empty directory")
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     command = " ".join(["python", "scripts/corpus_fix_check.py", *(argv if argv is not None else sys.argv[1:])])
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)

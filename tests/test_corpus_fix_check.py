@@ -138,3 +138,25 @@ def test_batches_cover_every_file_once():
     for jobs in (1, 3, 20):
         groups = cfc.batches(files, jobs)
         assert [name for group in groups for name in group] == files and len(groups) <= max(jobs, 1)
+
+
+def test_a_fix_using_a_name_nothing_defines_is_reported(tmp_path):
+    fixed = DEEP_RELU.replace("nn.init.xavier_normal_(m.weight)", 'init.kaiming_normal_(m.weight, nonlinearity="relu")')
+    assert [(p.check, p.line) for p in _problems(tmp_path, fixed)] == [("names", 16)]
+
+
+def test_a_crashing_command_line_is_reported(tmp_path):
+    import subprocess
+
+    result = cfc.CliResult()
+    crashed = subprocess.CompletedProcess([], 2, stdout="[", stderr="error: internal error: KeyError: 'x' (this is a "
+                                                                   "bug in initlint; please report it)\n")
+    cfc._collect(result, "check", tmp_path, ["m.py"], crashed)
+    assert [p.check for p in result.problems] == ["cli", "cli"]  # the crash, and output that is not JSON
+
+
+def test_a_coding_cookie_pushed_past_line_two_is_reported(tmp_path):
+    """compile() of the bytes accepts latin-1 in a comment once the cookie is lost; `python FILE` does not."""
+    original = b"#!/usr/bin/env python\n# -*- coding: latin-1 -*-\n# caf\xe9\nimport torch.nn as nn\n"
+    roots = _tree(tmp_path, original, b"from torch.nn import init\n" + original)
+    assert sorted(p.check for p in cfc.check_tree(*roots, ["m.py"], {})) == ["format", "parse"]

@@ -3,10 +3,20 @@ from __future__ import annotations
 import ast
 
 from initlint.catalog import torch as catalog
+from initlint.findings import Edit, Position
+from initlint.fixes import SAFE, UNSAFE, FixBuilder
 from initlint.model.names import init_function_name
 from initlint.rules.base import Rule, Violation
 from initlint.rules.ini026_inplace_on_leaf_parameter import (
-    TENSOR_FACTORIES, ParamIndex, nodes_of, param_index, data_node, init_context, short, strip_subscripts,
+    TENSOR_FACTORIES,
+    ParamIndex,
+    data_node,
+    init_context,
+    method_to_init_fix,
+    nodes_of,
+    param_index,
+    short,
+    strip_subscripts,
 )
 
 # Tensor methods that are an initialization wherever they appear (random or constant fills).
@@ -57,6 +67,28 @@ class DataInInit(Rule):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
     ```
+
+    ## Fix safety
+    Safe: `X.data.normal_(...)`, `.uniform_(...)`, `.fill_(v)` and `.zero_()` become `nn.init.normal_(X, ...)`,
+    `nn.init.uniform_`, `nn.init.constant_` and `nn.init.zeros_` with the arguments as written, and
+    `nn.init.xavier_uniform_(X.data)` loses its `.data`. `nn.init` does the same write under `torch.no_grad()`;
+    the only difference is that the write now bumps the tensor's version counter, which matters only to a
+    backward pass still pending over the old values, and init code has none (if one exists, it now raises
+    instead of returning wrong gradients). Only whole expression statements are fixed: `w = X.data.normal_()`
+    binds the detached `.data` tensor, where `nn.init.normal_` returns the parameter itself (which requires
+    grad), so a used result would change meaning. The file's own spelling of `nn.init` is used; an import is
+    added only when there is none.
+
+    Unsafe: a `X.data.copy_(t)` statement becomes `with torch.no_grad():` + `X.copy_(t)` (only when the file
+    imports torch; just `.data` dropped where grad is already off). The copy then bumps the parameter's version
+    counter too, and `copy_` is the write that also shows up where weights move between live models (loading,
+    EMA, weight surgery inside `reset*`/`*init*` functions), where a graph may still need the old values: its
+    backward would then raise instead of silently using the new ones. The statement also moves into a new block.
+
+    No fix for `p.data = t` (it rebinds the parameter's storage: `b.weight.data = a.weight.data` ties two
+    layers, and `copy_` would not), for `.data` inside larger expressions or with a used result, for updates
+    without an `nn.init` equivalent (`.data.mul_(s)`), for third-party init functions given `.data` (they may not
+    write under no-grad), and for calls with `*args`, `**kwargs` or `generator=`.
     """
 
     code = "INI020"
@@ -130,11 +162,11 @@ def soft_update(target, source, tau):
         index = param_index(model)
         reported: set[int] = set()
 
-        def report(node: ast.AST, message: str):
+        def report(node: ast.AST, message: str, fix=None):
             if id(node) in reported:
                 return None
             reported.add(id(node))
-            return Violation(node, message)
+            return Violation(node, message, fix)
 
         # 1. init calls: nn.init / wrappers given `.data`, tensor methods on `.data`
         for op in model.init_ops:
@@ -147,13 +179,14 @@ def soft_update(target, source, tau):
                     continue
                 if op.name == "copy_" and not init_context(model, op.node):
                     continue
-                violation = report(node, _method_message(op.node, op.target))
+                violation = report(node, _method_message(op.node, op.target), _method_fix(model, op.node, index))
             else:
                 node = _data_argument(op.node)
                 if node is None or _local_plain_tensor(model, tensor, op.node):
                     continue
                 violation = report(node, f"`{short(op.node)}` passes `.data`: {op.label} already writes under "
-                                         f"`torch.no_grad()`, and `.data` {_WHY}; pass `{short(op.target)}`")
+                                         f"`torch.no_grad()`, and `.data` {_WHY}; pass `{short(op.target)}`",
+                                   _argument_fix(model, op, node))
             if violation:
                 yield violation
 
@@ -196,6 +229,88 @@ def soft_update(target, source, tau):
                 violation = report(data, _assign_message(node, target, tensor))
                 if violation:
                     yield violation
+
+
+# ------------------------------------------------------------------------------------------------- fixes
+
+def _whole_statement(model, call: ast.Call) -> ast.Expr | None:
+    """The expression statement `call` is, or None when its value is used (assigned, returned, chained)."""
+    statement = model.parents.get(call)
+    return statement if isinstance(statement, ast.Expr) and statement.value is call else None
+
+
+def _drop_data(builder: FixBuilder, data: ast.Attribute) -> Edit | None:
+    """Delete the `.data` of `m.weight.data` (None when it is split over lines)."""
+    _start, cut_start = builder.source.node_range(data.value)
+    _start, cut_end = builder.source.node_range(data)
+    if cut_start.row != cut_end.row:
+        return None
+    return Edit("", cut_start, cut_end)
+
+
+def _method_fix(model, call: ast.Call, index: ParamIndex):
+    """`m.weight.data.normal_(0, 0.02)` -> `nn.init.normal_(m.weight, 0, 0.02)`; `p.data.copy_(t)` ->
+    `with torch.no_grad():` + `p.copy_(t)`. Only for a whole expression statement: `.data.normal_()` returns the
+    detached `.data` tensor where `nn.init.normal_` returns the parameter itself, so a used result would change."""
+    if _whole_statement(model, call) is None:
+        return None
+    builder = FixBuilder(model)
+    if call.func.attr == "copy_":
+        return _copy_fix(builder, call, index)
+    return method_to_init_fix(builder, call, SAFE)
+
+
+def _copy_fix(builder: FixBuilder, call: ast.Call, index: ParamIndex):
+    data = data_node(call.func.value)
+    removal = _drop_data(builder, data) if data is not None else None
+    if removal is None:
+        return None
+    if index.no_grad(call):
+        return builder.fix(UNSAFE, "Drop `.data` (the copy already runs under no-grad)", [removal])
+    no_grad = _no_grad_spelling(builder.model)
+    statement = _whole_statement(builder.model, call)
+    indent = builder.indentation(statement)
+    if no_grad is None or indent is None or builder._ends_mid_line(statement) or _multiline_string(statement):
+        return None
+    first, last = statement.lineno, statement.end_lineno or statement.lineno
+    lines = [builder.source.line(row) for row in range(first, last + 1)]
+    row = removal.start.row - first
+    lines[row] = lines[row][:removal.start.column - 1] + lines[row][removal.end.column - 1:]
+    step = "\t" if indent.startswith("\t") else "    "
+    newline = builder.newline()
+    text = f"{indent}with {no_grad}:" + newline + newline.join(step + line if line.strip() else line for line in lines)
+    edit = Edit(text, Position(first, 1), Position(last, len(builder.source.line(last)) + 1))
+    return builder.fix(UNSAFE, f"Copy under `with {no_grad}:` instead of through `.data`", [edit])
+
+
+def _no_grad_spelling(model) -> str | None:
+    """`torch.no_grad()` with the file's alias of torch (or an imported `no_grad`); None when there is neither."""
+    for local, qualname in model.names.aliases.items():
+        if qualname == "torch":
+            return f"{local}.no_grad()"
+    for local, qualname in model.names.aliases.items():
+        if qualname == "torch.no_grad":
+            return f"{local}()"
+    return None
+
+
+def _multiline_string(statement: ast.stmt) -> bool:
+    """A string literal over several lines, whose text re-indenting would change."""
+    return any(isinstance(node, (ast.Constant, ast.JoinedStr)) and (node.end_lineno or node.lineno) != node.lineno
+               for node in ast.walk(statement))
+
+
+def _argument_fix(model, op, data: ast.Attribute):
+    """`nn.init.xavier_uniform_(m.weight.data)` -> `nn.init.xavier_uniform_(m.weight)`, for torch's own init
+    functions (they write under `torch.no_grad()`; a third-party wrapper may not), as a whole statement (the
+    function returns the tensor it is given: `.data` or the parameter)."""
+    qualname = model.names.qualname(op.node.func) or ""
+    if op.spec is None or op.wrapper is not None or not qualname.startswith("torch.nn.init.") \
+            or _whole_statement(model, op.node) is None:
+        return None
+    builder = FixBuilder(model)
+    return builder.fix(SAFE, f"Pass `{short(_without_data(op.node.args[0] if op.node.args else data))}` itself",
+                       [_drop_data(builder, data)])
 
 
 def _method_message(call: ast.Call, tensor: ast.expr) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 import ast
 
 from initlint.catalog import torch as catalog
+from initlint.findings import Edit, Position
+from initlint.fixes import SAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
 
 _PREFIX = "torch.nn.init."
@@ -57,6 +59,20 @@ def _shadowed(model, name: ast.Name) -> bool:
     return False
 
 
+def rename_attribute_fix(model, node: ast.AST, new_name: str, message: str):
+    """`nn.init.normal` -> `nn.init.normal_`: only the name after the last dot changes. A bare name (imported
+    with `from torch.nn.init import normal`) gets no fix: the import and every use would have to change."""
+    if not isinstance(node, ast.Attribute):
+        return None
+    builder = FixBuilder(model)
+    _start, end = builder.source.node_range(node)
+    line = builder.source.line(end.row)
+    start = Position(end.row, end.column - len(node.attr))
+    if line[start.column - 1:end.column - 1] != node.attr:
+        return None
+    return builder.fix(SAFE, message, [Edit(new_name, start, end)])
+
+
 def replaced_label(node: ast.AST, new_name: str) -> str:
     """`nn.init.normal` -> `nn.init.normal_`; `normal` -> `normal_`."""
     if isinstance(node, ast.Attribute):
@@ -87,6 +103,12 @@ class DeprecatedInitAlias(Rule):
     nn.init.xavier_uniform_(self.fc.weight)
     nn.init.constant_(self.fc.bias, 0.0)
     ```
+
+    ## Fix safety
+    Safe: the trailing underscore is added (`nn.init.xavier_uniform` -> `nn.init.xavier_uniform_`). Each
+    deprecated name is a wrapper that warns and then calls its underscore version with the same arguments, so
+    only the warning goes away. A name imported by itself (`from torch.nn.init import xavier_uniform`) gets no
+    fix: the import and every use of the name would have to change together.
     """
 
     code = "INI021"
@@ -155,5 +177,6 @@ u = np.random.uniform(-1, 1, 10)
             use = f"`{replaced_label(node, replacement)}`"
             if isinstance(node, ast.Name):
                 use += " (imported from `torch.nn.init`)"
+            fix = rename_attribute_fix(model, node, replacement, f"Use `{replaced_label(node, replacement)}`")
             yield Violation(node, f"`{label}` is a deprecated alias: every call emits FutureWarning \"`nn.init.{name}` "
-                                  f"is now deprecated in favor of `nn.init.{replacement}`.\"; use {use}")
+                                  f"is now deprecated in favor of `nn.init.{replacement}`.\"; use {use}", fix)

@@ -3,7 +3,8 @@ from __future__ import annotations
 import ast
 
 from initlint.catalog import torch as catalog
-from initlint.model.entities import BLOCK, LAYER, ModuleNode
+from initlint.fixes import UNSAFE, FixBuilder
+from initlint.model.entities import BLOCK, LAYER, UNKNOWN, ModuleNode
 from initlint.rules import _dispatch as d
 from initlint.rules.base import Rule, Violation
 
@@ -49,6 +50,17 @@ class FragileTypeDispatch(Rule):
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
     ```
+
+    ## Fix safety
+    Unsafe: `isinstance` also accepts subclasses, which is the point but changes which modules get initialized
+    (an attention block's `out_proj`, a user's `class LoRALinear(nn.Linear)` now take the branch, and code in it
+    written for the exact class may not fit them). Exact type tests (`type(m) == nn.Linear`, `type(m) is ...`,
+    `m.__class__ in (A, B)`, and their negations) become `isinstance(m, nn.Linear)` / `isinstance(m, (A, B))` /
+    `not isinstance(...)`. A class-name test becomes `isinstance(m, (...))` over the torch layers the dispatch
+    was seen to reach whose names it matches, minus the modules it matches by mistake; it gets no fix when the
+    dispatch's modules are not all known (the function is applied to a model from elsewhere, or to a module
+    this file cannot resolve), or when it also matches a class that none of those layers covers. A type held in
+    a variable (`t = type(m)`; `t is nn.Conv2d`) gets no fix either.
     """
 
     code = "INI023"
@@ -154,10 +166,11 @@ class Block(nn.Module):
                 for check in d.name_checks_in(test, variable, names):
                     if id(check.node) in done:
                         continue
-                    message = self._name_check(model, site, check, test)
-                    if message:
+                    found = self._name_check(model, site, check, test)
+                    if found:
+                        message, wrong = found
                         done.add(id(check.node))
-                        yield Violation(check.node, message)
+                        yield Violation(check.node, message, _name_fix(model, site, check, wrong))
                 for compare in ast.walk(test):
                     if id(compare) in done or not isinstance(compare, ast.Compare):
                         continue
@@ -167,16 +180,18 @@ class Block(nn.Module):
                     message = self._type_check(model, site, compare, classes, test)
                     if message:
                         done.add(id(compare))
-                        yield Violation(compare, message)
+                        yield Violation(compare, message, _type_fix(model, compare, variable))
 
     # ------------------------------------------------------------------------------ class names
 
-    def _name_check(self, model, site, check, test) -> str | None:
+    def _name_check(self, model, site, check, test) -> tuple[str, set[int]] | None:
+        """The message, and the ids of the modules the test matches by name but should not."""
         governed = _governed_ops(model, site, test)
         if not governed:
             return None
         candidates = _candidates(model, site)
         wrong: list[str] = []
+        wrong_ids: set[int] = set()
         for node, origin in candidates:
             if not _hit(check, node.cls):
                 continue
@@ -189,6 +204,7 @@ class Block(nn.Module):
                     continue
                 if d.evaluate(model, site, node, conditions, op.node) is not True:
                     continue
+                wrong_ids.add(id(node))
                 wrong.append(f"{_describe(model, node, origin, site)}, which "
                              + ("has no" if reason == "missing" else "has")
                              + f" `{param}`" + ("" if reason == "missing" else f" = None ({d.why_none(node, param)})")
@@ -209,7 +225,7 @@ class Block(nn.Module):
         if missed:
             parts.append("misses " + "; ".join(_unique(missed)[:2]))
         return (f"`{check.spelled()}` dispatches on the class name, not the type: it {' and '.join(parts)}; "
-                f"use `isinstance({site.param}, ...)` with the layer classes meant")
+                f"use `isinstance({site.param}, ...)` with the layer classes meant"), wrong_ids
 
     # ------------------------------------------------------------------------------ exact types
 
@@ -237,6 +253,87 @@ class Block(nn.Module):
         spelled = spelled if len(classes) == 1 else f"({spelled})"
         return (f"`{d.unparse(compare)}` is an exact type test: it misses {'; '.join(_unique(missed)[:2])}, "
                 f"so they keep PyTorch's default init; use `isinstance({site.param}, {spelled})`")
+
+
+# ------------------------------------------------------------------------------------------- fixes
+
+# torch layer classes the catalog knows under names `torch.nn` does not export.
+_NOT_EXPORTED = frozenset({"NonDynamicallyQuantizableLinear", "LinearCrossEntropyLoss"})
+
+
+def _type_fix(model, compare: ast.Compare, variable: str):
+    """`type(m) == nn.Linear` / `type(m) is nn.Linear` -> `isinstance(m, nn.Linear)`; `type(m) in (A, B)` ->
+    `isinstance(m, (A, B))`; `!=`, `is not`, `not in` -> `not isinstance(...)`. Only for `type(m)` and
+    `m.__class__` themselves (a `t = type(m)` variable may be rebound), the classes spelled as written."""
+    op = compare.ops[0]
+    left, right = compare.left, compare.comparators[0]
+    if not d.is_type_expr(left, variable, set()):
+        if not isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)) or not d.is_type_expr(right, variable, set()):
+            return None
+        left, right = right, left
+    if isinstance(op, (ast.In, ast.NotIn)):
+        if not isinstance(right, (ast.Tuple, ast.List, ast.Set)) or not right.elts \
+                or any(isinstance(e, ast.Starred) for e in right.elts):
+            return None
+        elements = list(right.elts)
+    else:
+        elements = [right]
+    builder = FixBuilder(model)
+    subject = left.args[0] if isinstance(left, ast.Call) else left.value
+    classes = [builder.segment(e) for e in elements]
+    spelled = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
+    text = f"isinstance({builder.segment(subject)}, {spelled})"
+    if isinstance(op, (ast.NotEq, ast.IsNot, ast.NotIn)):
+        text = f"not {text}"
+    return builder.fix(UNSAFE, f"Use `{text}`", [builder.replace(compare, text)])
+
+
+def _name_fix(model, site, check, wrong: set[int]):
+    """`classname.find('Conv') != -1` -> `isinstance(m, (nn.ConvTranspose2d, nn.Conv2d))`: the torch layers this
+    file's dispatch reaches whose names the test matches, minus those it should not (no `weight`). Only when
+    every module the dispatch reaches is known, and every other module the test matches is a subclass of one of
+    those layers (a local class of its own, or a module torch does not export, would be lost)."""
+    nodes = site.nodes
+    if not nodes or any(n.kind == UNKNOWN for n in nodes):
+        return None
+    meant: list[str] = []
+    others: list[ModuleNode] = []
+    for node in nodes:
+        if id(node) in wrong or not _hit(check, node.cls):
+            continue
+        exported = node.kind == LAYER and node.block is None and node.cls in catalog.LAYERS \
+            and not node.cls.startswith("_") and node.cls not in _NOT_EXPORTED
+        if exported:
+            if node.cls not in meant:
+                meant.append(node.cls)
+        else:
+            others.append(node)
+    if not meant or any(not set(_torch_mro(model, node)) & set(meant) for node in others):
+        return None
+    spelled = [_torch_nn_class(model, name) for name in meant]
+    if any(name is None for name in spelled):
+        return None
+    classes = spelled[0] if len(spelled) == 1 else f"({', '.join(spelled)})"
+    text = f"isinstance({site.param}, {classes})"
+    if check.negated:
+        text = f"not {text}"
+    builder = FixBuilder(model)
+    return builder.fix(UNSAFE, f"Use `{text}`", [builder.replace(check.node, text)])
+
+
+def _torch_nn_class(model, name: str) -> str | None:
+    """`nn.Conv2d` with the file's alias of `torch.nn` (or `torch`, or the class imported by name)."""
+    aliases = model.names.aliases
+    for local, qualname in aliases.items():
+        if qualname == "torch.nn":
+            return f"{local}.{name}"
+    for local, qualname in aliases.items():
+        if qualname == f"torch.nn.{name}":
+            return local
+    for local, qualname in aliases.items():
+        if qualname == "torch":
+            return f"{local}.nn.{name}"
+    return None
 
 
 # ----------------------------------------------------------------------------------------- helpers

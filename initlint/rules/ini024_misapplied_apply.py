@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from initlint.fixes import SAFE, FixBuilder
 from initlint.model.entities import UNKNOWN, ModuleNode
 from initlint.rules import _dispatch as d
 from initlint.rules.base import Rule, Violation
@@ -43,6 +44,13 @@ class MisappliedApply(Rule):
     ```python
     model.apply(init_weights)
     ```
+
+    ## Fix safety
+    Safe: `apply(init_weights())` becomes `apply(init_weights)` when the call passes no argument and
+    `init_weights` is an undecorated function of this file taking exactly one positional parameter (the module;
+    `self` aside for a method) and no required keyword. The original line always raises TypeError (the call
+    lacks the module, or `apply` is handed None), so nothing that worked changes. No fix when the call passes
+    arguments (`functools.partial` may be what was meant), nor for the other misuses.
     """
 
     code = "INI024"
@@ -139,11 +147,15 @@ def run(x):
             if found is None or d._call_name(call) != "apply":
                 continue
             argument, receiver = found
-            message = (self._tensor_receiver(model, call, receiver)
-                       or self._called_not_passed(model, call, argument, receiver)
-                       or self._arity(model, call, argument, receiver))
+            fix = None
+            message = self._tensor_receiver(model, call, receiver)
+            if not message:
+                message = self._called_not_passed(model, call, argument, receiver)
+                fix = _pass_function_fix(model, call, argument) if message else None
+            if not message:
+                message = self._arity(model, call, argument, receiver)
             if message:
-                yield Violation(call, message)
+                yield Violation(call, message, fix)
 
     # -------------------------------------------------------------------------- called, not passed
 
@@ -215,6 +227,25 @@ def run(x):
             return None
         return (f"`{d.unparse(receiver)}` is {evidence}, and tensors have no `apply` method (AttributeError); "
                 f"call `apply` on the module, or initialize the tensor with `nn.init` directly")
+
+
+def _pass_function_fix(model, call: ast.Call, argument: ast.expr):
+    """`apply(init_weights())` -> `apply(init_weights)`, when the call passes nothing and `init_weights` is a plain
+    def (no decorator that could change what it is) taking exactly the one module argument `apply` gives it."""
+    if not isinstance(argument, ast.Call) or argument.args or argument.keywords:
+        return None
+    function, skip = d.resolve_function(model, argument.func, call)
+    if not isinstance(function, ast.FunctionDef):
+        return None
+    decorators = [dec for dec in function.decorator_list
+                  if not (isinstance(dec, ast.Name) and dec.id in ("staticmethod", "classmethod"))]
+    arguments = function.args
+    if decorators or arguments.vararg is not None or len(d.positional_params(function)[skip:]) != 1 \
+            or any(default is None for default in arguments.kw_defaults) or _is_generator(function):
+        return None
+    builder = FixBuilder(model)
+    return builder.fix(SAFE, f"Pass `{builder.segment(argument.func)}` itself",
+                       [builder.replace(argument, builder.segment(argument.func))])
 
 
 def _required_positional(function) -> list[str]:

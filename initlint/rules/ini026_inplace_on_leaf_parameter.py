@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from initlint.catalog import torch as catalog
+from initlint.findings import Edit, Position
+from initlint.fixes import SAFE, FixBuilder, init_spelling
 from initlint.model.semantic import FileModel
 from initlint.rules.base import Rule, Violation
 
@@ -516,6 +518,108 @@ def init_context(model: FileModel, node: ast.AST) -> bool:
     return False
 
 
+# ------------------------------------------------------------------------------------------------------------ fixes
+# Shared with INI020: a tensor fill method rewritten as the `nn.init` function that does the same write under
+# `torch.no_grad()`.
+
+# method -> (nn.init function, the method's positional parameters, its keywords mapped onto the function's).
+# `Tensor.uniform_(from=0, to=1)`: `from` is a Python keyword, so it can only be passed positionally.
+# `generator=` is left alone: `nn.init` accepts it only from torch 2.2, the tensor methods much longer.
+INIT_EQUIVALENTS: dict[str, tuple[str, tuple[str, ...], dict[str, str]]] = {
+    "normal_": ("normal_", ("mean", "std"), {"mean": "mean", "std": "std"}),
+    "uniform_": ("uniform_", ("from", "to"), {"to": "b"}),
+    "fill_": ("constant_", ("value",), {"value": "val"}),
+    "zero_": ("zeros_", (), {}),
+}
+
+
+def source_text(builder: FixBuilder, start: Position, end: Position) -> str:
+    """The source between two character positions."""
+    lines = builder.source.lines
+    if start.row == end.row:
+        return lines[start.row - 1][start.column - 1:end.column - 1]
+    parts = [lines[start.row - 1][start.column - 1:], *lines[start.row:end.row - 1], lines[end.row - 1][:end.column - 1]]
+    return "\n".join(parts)
+
+
+def text_without_data(builder: FixBuilder, expr: ast.expr) -> str | None:
+    """`m.weight.data[0]` as written, minus its `.data`: `m.weight[0]` (None when `.data` spans lines)."""
+    data = data_node(expr)
+    start, end = builder.source.node_range(expr)
+    if data is None:
+        return builder.segment(expr)
+    _inner_start, cut_start = builder.source.node_range(data.value)
+    _data_start, cut_end = builder.source.node_range(data)
+    if cut_start.row != cut_end.row:
+        return None
+    return source_text(builder, start, cut_start) + source_text(builder, cut_end, end)
+
+
+def method_to_init_fix(builder: FixBuilder, call: ast.Call, applicability: str = SAFE):
+    """`<tensor>.normal_(0, 0.01)` -> `nn.init.normal_(<tensor>, 0, 0.01)` (`.data` dropped from the tensor):
+    the method's receiver and name become the function, the tensor goes in front of the arguments, and the
+    arguments stay as written (comments included). None when the call has no `nn.init` equivalent or its
+    arguments do not map (`*args`, `**kwargs`, `generator=`, more arguments than the method takes)."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr not in INIT_EQUIVALENTS:
+        return None
+    function, positional, keywords = INIT_EQUIVALENTS[func.attr]
+    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(positional):
+        return None
+    given = set(positional[:len(call.args)])
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg not in keywords or keyword.arg in given:
+            return None
+        given.add(keyword.arg)
+    if (func.end_lineno or func.lineno) != func.lineno:
+        return None  # a receiver written over several lines may hold comments the rewrite would drop
+    tensor = text_without_data(builder, func.value)
+    if tensor is None:
+        return None
+    arguments = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+    found = _first_argument_position(builder, call, arguments)
+    if found is None:
+        return None
+    where, separator = found
+    spelling = init_spelling(builder, function, call)
+    if spelling is None:
+        return None
+    spelled, imports = spelling
+    edits: list[Edit | None] = [builder.replace(func, spelled),
+                                Edit(f"{tensor}{separator}" if arguments else tensor, where, where)]
+    for keyword in call.keywords:
+        renamed = keywords[keyword.arg]
+        if renamed != keyword.arg:
+            start, _end = builder.source.node_range(keyword)
+            edits.append(Edit(renamed, start, Position(start.row, start.column + len(keyword.arg))))
+    label = f"{spelled}({tensor}, ...)" if arguments else f"{spelled}({tensor})"
+    return builder.fix(applicability, f"Use `{label}`", [*edits, *imports])
+
+
+def _first_argument_position(builder: FixBuilder, call: ast.Call, arguments: list) -> tuple[Position, str] | None:
+    """Where the tensor goes, and what follows it: right after the call's `(` (past spaces) then `, `, or on a
+    line of its own before the first argument when the arguments start on the next line. A parenthesized first
+    argument keeps its parentheses after the tensor."""
+    _start, func_end = builder.source.node_range(call.func)
+    line = builder.source.line(func_end.row)
+    index = func_end.column - 1
+    while index < len(line) and line[index] in " \t":
+        index += 1
+    if index >= len(line) or line[index] != "(":
+        return None
+    index += 1
+    rest = line[index:]
+    if not arguments:
+        return Position(func_end.row, index + 1), ""
+    if rest.strip() and not rest.lstrip().startswith("#"):
+        return Position(func_end.row, index + 1 + len(rest) - len(rest.lstrip())), ", "
+    first, _end = builder.source.node_range(arguments[0])
+    before = builder.source.line(first.row)[:first.column - 1]
+    if first.row <= func_end.row or before.strip():
+        return None
+    return first, "," + builder.newline() + before
+
+
 # ------------------------------------------------------------------------------------------------------------ rule
 
 # In-place tensor methods that raise on a leaf that requires grad (trunc_normal_ is no Tensor method at all).
@@ -563,6 +667,16 @@ class InplaceOnLeafParameter(Rule):
             nn.init.zeros_(m.bias)
     ```
     or wrap the writes in `with torch.no_grad():`.
+
+    ## Fix safety
+    Safe: `.normal_(...)`, `.uniform_(...)`, `.fill_(v)` and `.zero_()` become `nn.init.normal_`,
+    `nn.init.uniform_`, `nn.init.constant_` and `nn.init.zeros_` on the same tensor with the same arguments
+    (`uniform_`'s `to=` becomes `b=`, `fill_`'s `value=` becomes `val=`). The function does the same write
+    under `torch.no_grad()` and returns the same tensor, so the line does what it meant to instead of raising;
+    the file's own spelling of `nn.init` is used (an import is added only when there is none). No fix for
+    `.copy_()`, `.mul_()` and the other updates, augmented or item assignments (no `nn.init` equivalent:
+    wrap them in `with torch.no_grad():`), nor for calls with `*args`, `**kwargs` or `generator=` (`nn.init`
+    accepts it only from torch 2.2).
     """
 
     code = "INI026"
@@ -685,8 +799,9 @@ def freeze_and_fill(model):
             else:
                 description = f"`{short(report)} = ...`"
             error = _VIEW_ERROR if viewed else _LEAF_ERROR
+            fix = method_to_init_fix(FixBuilder(model), node) if isinstance(node, ast.Call) else None
             yield Violation(report, f"{description} writes in place to the parameter `{short(tensor)}` outside "
-                                    f"`torch.no_grad()`: {error}; {_advice(node, tensor)}")
+                                    f"`torch.no_grad()`: {error}; {_advice(node, tensor)}", fix)
 
 
 def _op_symbol(op: ast.operator) -> str:

@@ -5,7 +5,11 @@ import difflib
 
 from initlint.catalog import torch as catalog
 from initlint.rules.base import Rule, Violation
-from initlint.rules.ini021_deprecated_init_alias import init_references, replaced_label
+from initlint.rules.ini021_deprecated_init_alias import (
+    init_references,
+    rename_attribute_fix,
+    replaced_label,
+)
 
 # Everything `torch.nn.init` has besides its functions: the names it imports for itself.
 _MODULE_ATTRIBUTES = frozenset({"math", "warnings", "torch", "Tensor", "Optional", "Callable", "Literal", "ParamSpec",
@@ -66,6 +70,15 @@ class NonexistentInitFunction(Rule):
     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
     nn.init.zeros_(m.bias)
     ```
+
+    ## Fix safety
+    Safe where the name means one function (`zero_`, `zeros`, `ones`, `trunc_normal`, `he_normal_`,
+    `glorot_uniform_`, ...): the attribute is renamed (`nn.init.zero_` -> `nn.init.zeros_`), and for a call only
+    when its arguments are ones that function takes. The line could only raise AttributeError before, so there
+    is no working behaviour to preserve, and the replacement is the function the name stands for in other
+    frameworks (Keras's `he_normal` draws from a truncated normal, torch's `kaiming_normal_` from a plain one).
+    No fix for ambiguous names (`xavier_`, `kaiming`, `lecun_normal_`: torch has no LeCun init), for guesses from
+    spelling alone, and for imports (`from torch.nn.init import zero_`: the import and every use would change).
     """
 
     code = "INI028"
@@ -132,10 +145,35 @@ def _init_weights(module):
                 continue  # a bare name came from an import, reported there
             hint = replacement_hint(name)
             known = catalog.NONEXISTENT_INIT_NAMES.get(name) or (name + "_" if name + "_" in catalog.INIT_FUNCTIONS else None)
+            fix = None
             if known:
                 hint = f"use `{replaced_label(node, known)}`"
+                if _arguments_fit(model, node, known):
+                    fix = rename_attribute_fix(model, node, known, f"Use `{replaced_label(node, known)}`")
             yield Violation(node, f"`{ast.unparse(node)}` does not exist: AttributeError: module 'torch.nn.init' "
-                                  f"has no attribute '{name}'; {hint}")
+                                  f"has no attribute '{name}'; {hint}", fix)
+
+
+def _arguments_fit(model, node: ast.AST, name: str) -> bool:
+    """When `node` is called, the call's arguments are ones the replacement takes (a tensor, then its parameters by
+    position or name): `nn.init.zeros(3, 4)` meant `torch.zeros`, not `nn.init.zeros_`."""
+    call = model.parents.get(node)
+    if not (isinstance(call, ast.Call) and call.func is node):
+        return True
+    spec = catalog.INIT_FUNCTIONS.get(name)
+    if spec is None:
+        return False
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return False
+    names = ("tensor", *spec.params)
+    if len(call.args) > len(names):
+        return False
+    given = set(names[:len(call.args)])
+    for keyword in call.keywords:
+        if keyword.arg not in names or keyword.arg in given:
+            return False
+        given.add(keyword.arg)
+    return "tensor" in given and all(p in given for p in spec.required)
 
 
 def _guarded(model, node: ast.AST) -> bool:
