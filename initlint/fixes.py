@@ -130,7 +130,11 @@ class FixBuilder:
         if anchor is None and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
             anchor = body[0]
         if anchor is None:
-            return Edit(line + self.newline(), Position(1, 1), Position(1, 1))
+            # Before the first statement (or its decorators): after any shebang, coding cookie or header comments.
+            first = body[0] if body else None
+            row = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) if first else \
+                len(self.source.lines) + 1
+            return Edit(line + self.newline(), Position(row, 1), Position(row, 1))
         return self.insert_after(anchor, line)
 
     def init_call(self, op, name: str, keep_args: dict[str, ast.expr] | None = None,

@@ -135,3 +135,15 @@ def test_unsafe_fix_keeps_a_deep_relu_stack_healthy():
 
     assert output_std(before) < 0.01  # 20 Xavier+ReLU layers: about 2**-10 of the input's RMS
     assert 0.5 < output_std(after) < 2.0  # Kaiming keeps it near 1
+
+
+def test_an_added_import_goes_below_the_shebang_and_coding_cookie():
+    source = ("#!/usr/bin/env python\n# -*- coding: latin-1 -*-\n# header\ntry:\n"
+              "    from torch.nn.init import xavier_uniform_\n    from torch.nn import Linear, ReLU, Sequential\n"
+              "except ImportError:\n    raise\nmodel = Sequential(Linear(4, 4), ReLU(), Linear(4, 1))\n"
+              "xavier_uniform_(model[0].weight)\n")
+    fixed = fix_text("x.py", source, Settings(), unsafe=True).text
+    head = fixed.split("try:\n")[0].splitlines()
+    assert head[:3] == ["#!/usr/bin/env python", "# -*- coding: latin-1 -*-", "# header"]
+    assert all(line.startswith(("from torch.nn", "import torch")) for line in head[3:]) and len(head) > 3
+    assert parses(fixed)

@@ -17,7 +17,6 @@ from initlint.model.entities import (
     ACTIVATION, BLOCK, C_ACTIVATION, C_GATE, C_LAYER, C_OUTPUT, C_UNKNOWN, CONTAINER, LAYER, TRANSPARENT,
     ActivationUse, ClassModel, Consumer, ModuleNode, literal_value,
 )
-from initlint.model.names import torch_nn_name
 from initlint.model.walker import FuncRef
 
 if TYPE_CHECKING:

@@ -17,13 +17,13 @@ from functools import cached_property
 
 from initlint.catalog import torch as catalog
 from initlint.model.entities import (
-    BLOCK, CONTAINER, LAYER, ActivationUse, ClassModel, Dispatch, InitEvent, InitOp, ModuleNode, literal_value,
+    CONTAINER, LAYER, ActivationUse, ClassModel, Dispatch, InitEvent, InitOp, ModuleNode, literal_value,
 )
 from initlint.model.flow import FlowAnalysis
 from initlint.model.initops import parse_init_call
 from initlint.model.keras import KerasModel, build_keras, mentions_keras
 from initlint.model.names import Names, torch_nn_name
-from initlint.model.walker import Frame, NodeInstance, Walker
+from initlint.model.walker import Frame, Walker
 from initlint.source import SourceFile
 
 _MODULE_BASES = frozenset({"Module"}) | catalog.CONTAINERS

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from initlint.catalog import torch as catalog
-from initlint.model.entities import C_LAYER, F_ACTIVATION, literal_value
+from initlint.model.entities import C_LAYER, F_ACTIVATION
 from initlint.rules._shared import describe_feeds, describe_layers, final_weight_inits, init_arg, layer_key
 from initlint.rules.base import Rule, Violation
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import ast
 
-from initlint.catalog import torch as catalog
 from initlint.model.initops import split_param_target
 from initlint.fixes import UNSAFE, FixBuilder
 from initlint.rules.base import Rule, Violation

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ast
 import difflib
 
 from initlint.catalog import torch as catalog
