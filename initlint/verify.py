@@ -112,12 +112,7 @@ def measure(factory, input_shapes, kwargs=None, input_dtype="float32", vocab_siz
         return record
 
     handles = [module.register_forward_hook(hook(name)) for name, module in leaves]
-    inputs = []
-    for shape in input_shapes:
-        if input_dtype == "int64":
-            inputs.append(torch.randint(0, vocab_size or 2, shape))
-        else:
-            inputs.append(torch.randn(*shape, dtype=getattr(torch, input_dtype)))
+    inputs = _random_inputs(input_shapes, input_dtype, vocab_size)
     try:
         result = model(*inputs)
         tensor = result[0] if isinstance(result, (tuple, list)) else result
@@ -136,6 +131,15 @@ def measure(factory, input_shapes, kwargs=None, input_dtype="float32", vocab_siz
     verdict.gradients = _judge([layer.gradient_std for layer in verdict.layers if layer.gradient_std is not None],
                                reverse=True)
     return verdict
+
+
+def _random_inputs(input_shapes, input_dtype: str, vocab_size: int | None) -> list:
+    """Standard-normal floats, or token ids below `vocab_size` for int64 inputs."""
+    import torch
+
+    if input_dtype == "int64":
+        return [torch.randint(0, vocab_size or 2, shape) for shape in input_shapes]
+    return [torch.randn(*shape, dtype=getattr(torch, input_dtype)) for shape in input_shapes]
 
 
 def _is_keras_model(model) -> bool:
@@ -160,12 +164,7 @@ def _measure_keras(model, input_shapes, input_dtype, vocab_size, label) -> Verdi
                           "starting with keras.Input) so its layers' outputs cannot be read")
     layers = [layer for layer in model.layers if any(len(w.shape) > 1 for w in layer.weights)]
     probe = keras.Model(inputs=inputs, outputs=[layer.output for layer in layers])
-    tensors = []
-    for shape in input_shapes:
-        if input_dtype == "int64":
-            tensors.append(torch.randint(0, vocab_size or 2, shape))
-        else:
-            tensors.append(torch.randn(*shape, dtype=getattr(torch, input_dtype)))
+    tensors = _random_inputs(input_shapes, input_dtype, vocab_size)
     try:
         outputs = probe(tensors if len(tensors) > 1 else tensors[0])
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
