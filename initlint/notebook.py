@@ -318,8 +318,8 @@ def cell_diffs(name: str, old_text: str, new_text: str) -> str:
     for number, (old, new) in enumerate(zip(old_cells, new_cells), start=1):
         before, after = _cell_source(old), _cell_source(new)
         if before != after:
-            out += difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{name}:cell {number}", tofile=f"b/{name}:cell {number}")
-            if out and not out[-1].endswith("\n"):
-                out[-1] += "\n"
+            # a cell's last line has no newline: end every diff line with one, so hunks never run together
+            out += [line if line.endswith("\n") else line + "\n" for line in difflib.unified_diff(
+                before.splitlines(keepends=True), after.splitlines(keepends=True),
+                fromfile=f"a/{name}:cell {number}", tofile=f"b/{name}:cell {number}")]
     return "".join(out)

@@ -82,3 +82,15 @@ def test_per_cell_diffs_and_located_messages():
     assert diff.startswith("--- a/nb.ipynb:cell 4\n+++ b/nb.ipynb:cell 4\n") and "--- a/nb.ipynb:cell 6" in diff
     broken = next(f for f in _findings("cnn_tutorial.ipynb") if f.code == "INI999")
     assert located_message(broken) == "cell 5, line 1: SyntaxError: invalid syntax"
+
+
+def test_the_forum_dcgan_notebook_gets_its_data_writes_fixed():
+    from initlint.notebook import cell_diffs
+
+    text = (NOTEBOOKS / "dcgan_data.ipynb").read_text(encoding="utf-8")
+    found = [(f.extra["cell"], f.start.row, f.code) for f in lint_notebook("dcgan_data.ipynb", text)[0]]
+    assert [item for item in found if item[2] == "INI020"] == [(3, 4, "INI020"), (3, 6, "INI020"), (3, 7, "INI020")]
+    new, fixed, _ = fix_notebook_text("dcgan_data.ipynb", text)
+    assert [f.code for f in fixed] == ["INI020"] * 3
+    diff = cell_diffs("dcgan_data.ipynb", text, new)
+    assert "+        nn.init.constant_(m.bias, 0)\n" in diff and "-        m.bias.data.fill_(0)\n" in diff
