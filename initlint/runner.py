@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
@@ -144,6 +143,8 @@ def lint_files(paths: list[str], settings: Settings | list[Settings], jobs: int 
             if progress:
                 progress(index + 1, len(paths))
         return results
+    from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing multiprocessing
+
     chunk = max(1, min(32, len(paths) // (jobs * 8)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for index, result in enumerate(pool.map(lint_one, paths, per_path, [cache_dir] * len(paths), chunksize=chunk)):

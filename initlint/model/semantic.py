@@ -253,8 +253,10 @@ class NodeIndex:
                 bucket.append(node)
             if parent is not None:
                 parents[node] = parent
-        for kind, nodes in by_type.items():
-            if nodes and hasattr(nodes[0], "lineno"):
+        # Pre-order already gives source order for most types; calls must be exactly ordered (bisect by line).
+        for kind in (ast.Call, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom):
+            nodes = by_type.get(kind)
+            if nodes:
                 nodes.sort(key=lambda node: (node.lineno, node.col_offset))
         return cls(tree, by_type, parents)
 
@@ -291,18 +293,20 @@ def _walk_with_parents(tree: ast.AST):
     """Every node with its parent, faster than `ast.walk` (no generator per node, operators skipped)."""
     AST = ast.AST
     stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
-    pop, push = stack.pop, stack.append
+    pop = stack.pop
     while stack:
         node, parent = pop()
         yield node, parent
+        children = []
         for name in node._fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
                     if isinstance(item, AST) and not isinstance(item, _SKIP):
-                        push((item, node))
+                        children.append((item, node))
             elif isinstance(value, AST) and not isinstance(value, _SKIP):
-                push((value, node))
+                children.append((value, node))
+        stack.extend(reversed(children))  # pre-order in field order: close to source order
 
 
 def _descendants(nodes: list[ModuleNode]):

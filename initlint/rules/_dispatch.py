@@ -599,24 +599,38 @@ def class_declares(klass: ClassModel, attr: str, seen: set) -> bool | None:
     return False
 
 
-@functools.lru_cache(maxsize=4096)
 def _class_body_sets(node: ast.ClassDef, attr: str) -> bool:
+    names, anything = _class_stores(node)
+    return anything or attr in names
+
+
+@functools.lru_cache(maxsize=2048)
+def _class_stores(node: ast.ClassDef) -> tuple[frozenset, bool]:
+    """The attribute names a class body sets (`self.x = ...`, `register_*("x", ...)`, class attributes and
+    properties, `setattr(self, "x", ...)`), and whether it sets names we cannot read (a computed name)."""
+    names: set[str] = set()
+    anything = False
+    class_targets = {id(t) for statement in node.body if isinstance(statement, (ast.Assign, ast.AnnAssign))
+                     for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])}
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Attribute) and sub.attr == attr and isinstance(sub.ctx, ast.Store):
-            return True
-        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
+            names.add(sub.attr)
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
                 and sub.func.attr in ("register_parameter", "register_buffer", "register_module", "add_module") \
-                and sub.args and (not isinstance(sub.args[0], ast.Constant) or sub.args[0].value == attr):
-            return True
-        if isinstance(sub, ast.Name) and sub.id == attr and isinstance(sub.ctx, ast.Store) \
-                and any(sub is t for statement in node.body if isinstance(statement, (ast.Assign, ast.AnnAssign))
-                        for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])):
-            return True  # a class attribute or property: `weight = property(...)`
-        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "setattr" \
+                and sub.args:
+            if isinstance(sub.args[0], ast.Constant) and isinstance(sub.args[0].value, str):
+                names.add(sub.args[0].value)
+            else:
+                anything = True
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store) and id(sub) in class_targets:
+            names.add(sub.id)  # a class attribute or property: `weight = property(...)`
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "setattr" \
                 and len(sub.args) >= 2:
-            if not isinstance(sub.args[1], ast.Constant) or sub.args[1].value == attr:
-                return True
-    return False
+            if isinstance(sub.args[1], ast.Constant) and isinstance(sub.args[1].value, str):
+                names.add(sub.args[1].value)
+            else:
+                anything = True
+    return frozenset(names), anything
 
 
 def lacks(node: ModuleNode, param: str) -> str | None:

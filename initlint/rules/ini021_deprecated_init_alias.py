@@ -33,6 +33,10 @@ def init_references(model, prefix: str = _PREFIX):
             head = head.value
         if not isinstance(head, ast.Name) or head.id not in heads:
             continue
+        parent = node.value  # only `<...>.init.<name>` or `<alias of torch.nn.init>.<name>` can be under the prefix
+        if not (isinstance(parent, ast.Attribute) and parent.attr == prefix.rstrip(".").rsplit(".", 1)[1]
+                or isinstance(parent, ast.Name) and (names.resolve_name(parent.id) or "") + "." == prefix):
+            continue
         qualname = names.qualname(node) or ""
         if qualname.startswith(prefix) and "." not in qualname[len(prefix):] and not _shadowed(model, head):
             yield node, qualname[len(prefix):]
