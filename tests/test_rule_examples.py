@@ -36,7 +36,7 @@ def test_valid_example_is_not_flagged(rule, source):
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.code)
 def test_rule_has_ruff_shaped_doc_and_examples(rule):
     doc = rule.doc()
-    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
+    for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
         assert section in doc, f"{rule.code} doc lacks {section}"
     assert rule.invalid and rule.valid, f"{rule.code} needs invalid and valid examples"
     assert rule.name == rule.name.lower() and " " not in rule.name

@@ -40,6 +40,9 @@ class UnguardedApplyAccess(Rule):
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     ```
+
+    ## Fix safety
+    No fix: the right guard (`isinstance`, `hasattr`, `is not None`) depends on which modules the hook is meant for.
     """
 
     code = "INI022"

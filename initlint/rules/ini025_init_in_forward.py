@@ -45,6 +45,9 @@ class InitInForward(Rule):
     def forward(self, x):
         return self.fc(x)
     ```
+
+    ## Fix safety
+    No fix: the init belongs in `__init__` or `reset_parameters`, and moving code between methods is a design change.
     """
 
     code = "INI025"

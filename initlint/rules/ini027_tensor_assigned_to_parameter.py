@@ -43,6 +43,8 @@ class TensorAssignedToParameter(Rule):
             nn.init.normal_(m.weight, std=0.01)
     ```
     or `m.weight = nn.Parameter(torch.randn(m.out_features, m.in_features) * 0.01)`.
+    ## Fix safety
+    No fix: wrapping the tensor in `nn.Parameter` or copying into the parameter under `torch.no_grad()` mean different things (a new parameter the optimizer may not hold, or the same one).
     """
 
     code = "INI027"

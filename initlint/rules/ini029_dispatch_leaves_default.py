@@ -39,6 +39,9 @@ class DispatchLeavesDefault(Rule):
         elif isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
     ```
+
+    ## Fix safety
+    No fix: which init the left-out layers should get is the author's choice.
     """
 
     code = "INI029"

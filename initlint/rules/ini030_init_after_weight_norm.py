@@ -39,6 +39,9 @@ class InitAfterWeightNorm(Rule):
     conv1.weight.data.normal_(0, 0.01)
     self.conv1 = weight_norm(conv1)
     ```
+
+    ## Fix safety
+    No fix: the init has to move before the wrapping, or be written to the parametrization's original tensor; both restructure the code.
     """
 
     code = "INI030"

@@ -43,6 +43,9 @@ class DispatchOnWrongObject(Rule):
         for child in m.children():
             self._init_cnn(child)
     ```
+
+    ## Fix safety
+    No fix: replacing the tested object turns dead code into running code, which changes the model's initial weights in ways nobody has checked.
     """
 
     code = "INI031"

@@ -43,6 +43,9 @@ class DiscardedInitResult(Rule):
     ```python
             m.weight.data.mul_(0.1)
     ```
+
+    ## Fix safety
+    No fix: whether the result should be assigned, copied in place or dropped is unclear from the code.
     """
 
     code = "INI032"

@@ -135,6 +135,9 @@ class DispatchMissesLayerType(Rule):
         if isinstance(module, nn.GRUCell):
             nn.init.xavier_uniform_(module.weight_hh)
     ```
+
+    ## Fix safety
+    No fix: adding the sibling class to the dispatch changes which layers get the init.
     """
 
     code = "INI033"

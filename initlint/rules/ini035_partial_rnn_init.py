@@ -78,6 +78,9 @@ class PartialRnnInit(Rule):
         elif name.startswith("weight_ih"):
             nn.init.xavier_uniform_(param)
     ```
+
+    ## Fix safety
+    No fix: the per-layer init has to loop over `num_layers` and directions, a rewrite of the init code.
     """
 
     code = "INI035"

@@ -119,6 +119,9 @@ class LstmForgetBiasOnGru(Rule):
                         n = params.size(0)
                         params.data[(n // 4):(n // 2)].fill_(1)
     ```
+
+    ## Fix safety
+    No fix: GRU and RNN have no forget gate; what, if anything, to set instead is a modelling decision.
     """
 
     code = "INI036"

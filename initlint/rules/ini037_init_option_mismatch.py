@@ -135,6 +135,9 @@ class InitOptionMismatch(Rule):
     if initializer == "kaiming_uniform":
         nn.init.kaiming_uniform_(m.weight)
     ```
+
+    ## Fix safety
+    No fix: either the option's name or the function it calls is wrong, and only the author knows which.
     """
 
     code = "INI037"

@@ -84,6 +84,9 @@ class EmbeddingPaddingReinit(Rule):
         if module.padding_idx is not None:
             nn.init.zeros_(module.weight[module.padding_idx])
     ```
+
+    ## Fix safety
+    No fix: re-zeroing the padding row needs a statement after the init whose place depends on the code.
     """
 
     code = "INI039"

@@ -103,6 +103,9 @@ class OverwrittenInit(Rule):
     self.fc = nn.Linear(256, 256)
     nn.init.orthogonal_(self.fc.weight)
     ```
+
+    ## Fix safety
+    No fix: which of the two inits is the intended one cannot be told from the code.
     """
 
     code = "INI040"

@@ -82,6 +82,9 @@ class InitOnLazyModule(Rule):
     model(torch.zeros(1, *input_shape))  # dry run: materializes the parameters
     nn.init.kaiming_normal_(model.fc.weight)
     ```
+
+    ## Fix safety
+    No fix: the init has to move after the first forward (a dry run), which restructures the code.
     """
 
     code = "INI041"
