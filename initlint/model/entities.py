@@ -192,6 +192,14 @@ class ModuleNode:
             return events[0]
         return None
 
+    def child(self, key) -> "ModuleNode | None":
+        """A container's child by literal index (`seq[0]`, `seq[-1]`) or key (`blocks["a"]`)."""
+        if isinstance(key, int) and not isinstance(key, bool) and -len(self.children) <= key < len(self.children):
+            return self.children[key]
+        if isinstance(key, str):
+            return next((child for child in self.children if child.path.endswith("." + key)), None)
+        return None
+
     def direct_activation_consumers(self) -> list[Consumer]:
         return [c for c in self.consumers if c.kind == C_ACTIVATION]
 

@@ -231,13 +231,9 @@ class FlowAnalysis:
         if isinstance(expr, ast.Subscript):
             base = self.module_of(expr.value, env, cls)
             if isinstance(base, ModuleNode) and base.kind == CONTAINER and base.children:
-                index = literal_value(expr.slice)
-                if isinstance(index, int) and -len(base.children) <= index < len(base.children):
-                    return base.children[index]
-                if isinstance(index, str):
-                    for child in base.children:
-                        if child.path.endswith("." + index):
-                            return child
+                child = base.child(literal_value(expr.slice))
+                if child is not None:
+                    return child
                 if isinstance(expr.slice, ast.Slice):
                     return None
                 kinds = {(c.kind, c.cls) for c in base.children}

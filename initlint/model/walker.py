@@ -526,13 +526,7 @@ class Walker:
             base = base.node
         index = literal_value(expr.slice)
         if isinstance(base, ModuleNode) and base.kind == CONTAINER:
-            if isinstance(index, int) and -len(base.children) <= index < len(base.children):
-                return base.children[index]
-            if isinstance(index, str):
-                for child in base.children:
-                    if child.path.endswith("." + index):
-                        return child
-            return None
+            return base.child(index)
         if isinstance(base, PyList) and isinstance(index, int) and -len(base.items) <= index < len(base.items):
             return base.items[index]
         if isinstance(base, ParamRef):
