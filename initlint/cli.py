@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from initlint import __version__
 from initlint.config import ConfigError, Resolver, show_settings
 from initlint.engine import SYNTAX_ERROR_CODE
-from initlint.runner import DEFAULT_CACHE_DIR, lint_files, lint_text
+from initlint.runner import DEFAULT_CACHE_DIR, lint_files, lint_text, project_of, route_results
 from initlint.files import SourceText, decode_bytes, discover, read_source_text
 from initlint.findings import FileError, Finding
 from initlint.noqa import UNUSED_NOQA_CODE, add_noqa
@@ -198,7 +198,9 @@ def run_check(args: argparse.Namespace) -> int:
             if read_error is not None:
                 errors.append(read_error)
                 continue
-            file_findings, file_errors = lint_text(path, source.text, resolver.for_file(path).settings.for_path(path))
+            file_settings = resolver.for_file(path).settings.for_path(path)
+            file_findings, file_errors = lint_text(path, source.text, file_settings)
+            [(_path, file_findings, file_errors)] = route_results([(path, file_findings, file_errors)], [file_settings])
             findings += file_findings
             errors += file_errors
             if args.add_noqa and not file_errors:
@@ -248,6 +250,21 @@ def _cache_dir(args: argparse.Namespace, resolver: Resolver) -> str | None:
     return os.path.join(resolver.root_project.root or os.getcwd(), DEFAULT_CACHE_DIR)
 
 
+def _found_through_other_files(files: list[str], resolver: Resolver) -> dict[str, list[Finding]]:
+    """Per file, the findings whose fix belongs there but which only another file's analysis shows (an init
+    function in `utils/init.py` applied to a ReLU model in `train.py`), located in the file as it is now."""
+    from initlint.routing import REACHED_FROM
+
+    settings = [resolver.for_file(path).settings.for_path(path) for path in files if not path.endswith(".ipynb")]
+    python_files = [path for path in files if not path.endswith(".ipynb")]
+    found: dict[str, list[Finding]] = {}
+    for path, findings, _errors in lint_files(python_files, settings):
+        routed = [f for f in findings if REACHED_FROM in f.extra and f.extra[REACHED_FROM] != path]
+        if routed:
+            found[path] = routed
+    return found
+
+
 def run_fix(args: argparse.Namespace) -> int:
     """Apply fixes file by file (safe ones, or all with --unsafe-fixes); `--diff` writes nothing."""
     from initlint.fix import fix_text, unified_diff
@@ -260,6 +277,7 @@ def run_fix(args: argparse.Namespace) -> int:
     remaining: list[Finding] = []
     fixed: list[Finding] = []
     diffs: list[str] = []
+    incoming = {} if stdin or len(files) < 2 else _found_through_other_files(files, resolver)
     for path in files:
         settings = resolver.for_file(path).settings.for_path(path)
         unsafe = bool(settings.unsafe_fixes)
@@ -277,7 +295,8 @@ def run_fix(args: argparse.Namespace) -> int:
                 continue
             problems: list[str] = []
         else:
-            outcome = fix_text(path, source.text, settings, unsafe)
+            outcome = fix_text(path, source.text, settings, unsafe, incoming.get(path, ()),
+                               project=None if stdin else project_of(settings))
             new_text, file_fixed, file_remaining, problems = outcome.text, outcome.fixed, outcome.remaining, outcome.problems
             errors += outcome.errors
         for problem in problems:

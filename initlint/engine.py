@@ -5,10 +5,14 @@ from __future__ import annotations
 import ast
 import re
 import traceback
+from typing import TYPE_CHECKING
 
 from initlint.findings import FileError, Finding, Position
 from initlint.settings import Settings
 from initlint.source import SourceFile
+
+if TYPE_CHECKING:
+    from initlint.project import Project
 
 SYNTAX_ERROR_CODE = "INI999"
 SYNTAX_ERROR_NAME = "syntax-error"
@@ -40,9 +44,14 @@ def might_matter(text: str, settings: Settings | None = None) -> bool:
     return ("keras" in text or "tensorflow" in text) and "activation" in text
 
 
-def lint_source(path: str, text: str, settings: Settings | None = None,
-                prefilter: bool = True) -> tuple[list[Finding], list[FileError]]:
-    """All findings for one file's text. Never raises: an internal error becomes a FileError."""
+def lint_source(path: str, text: str, settings: Settings | None = None, prefilter: bool = True,
+                project: "Project | None" = None, dependencies: dict | None = None,
+                ) -> tuple[list[Finding], list[FileError]]:
+    """All findings for one file's text. Never raises: an internal error becomes a FileError.
+
+    With a project, classes and functions imported from the project's other files are read there; a finding
+    whose fix belongs in another file comes back with that file's path (see `initlint.routing`), and
+    `dependencies` (when given) receives the digest of every other file the result depends on."""
     settings = settings or Settings()
     source = SourceFile(path, text)
     try:
@@ -56,33 +65,46 @@ def lint_source(path: str, text: str, settings: Settings | None = None,
     if prefilter and not might_matter(text, settings):
         return [], []
     try:
-        findings = _run_rules(source, tree, settings)
+        findings = _run_rules(source, tree, settings, project, dependencies)
     except RecursionError:
         return [], [FileError(path, "nesting too deep to analyse", internal=True)]
     except Exception as exc:  # one file's internal error must not stop the others
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return [], [FileError(path, f"internal error: {type(exc).__name__}: {exc} "
                                     f"(at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})", internal=True)]
-    return _apply_noqa(source, findings), []
+    own = [f for f in findings if f.path == path]
+    return _apply_noqa(source, own) + [f for f in findings if f.path != path], []
 
 
-def _run_rules(source: SourceFile, tree: ast.Module, settings: Settings) -> list[Finding]:
+def _run_rules(source: SourceFile, tree: ast.Module, settings: Settings, project=None,
+               dependencies: dict | None = None) -> list[Finding]:
     from initlint.model.semantic import FileModel
     from initlint.rules import all_rules
 
     rules = [rule for rule in all_rules() if settings.enabled(rule.code, rule.default_enabled)]
     if not rules:
         return []
-    model = FileModel.build(source, tree)
+    model = FileModel.build(source, tree, project)
+    program = model.program
     findings: list[Finding] = []
     for rule_cls in rules:
         for violation in rule_cls().check(model):
+            home = program.home_of(violation.node) if program is not None and len(program.homes) > 1 else model
+            if home is not model:
+                from initlint.routing import foreign_finding
+
+                finding = foreign_finding(rule_cls, violation, model, home)
+                if finding is not None:
+                    findings.append(finding)
+                continue
             start, end = source.node_range(violation.node)
             findings.append(Finding(
                 code=rule_cls.code, name=rule_cls.name, message=violation.message, path=source.path,
                 start=start, end=end, noqa_row=start.row, fix=violation.fix, source_line=source.line(start.row),
             ))
-    unique = {(f.code, f.start, f.message): f for f in findings}
+    if dependencies is not None and program is not None:
+        dependencies.update(program.dependencies)
+    unique = {(f.path, f.code, f.start, f.message): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)
 
 
@@ -93,6 +115,11 @@ def _syntax_error_finding(source: SourceFile, exc: SyntaxError) -> Finding:
     message = f"SyntaxError: {exc.msg}"
     return Finding(SYNTAX_ERROR_CODE, SYNTAX_ERROR_NAME, message, source.path, Position(row, column),
                    Position(row, column), noqa_row=row, source_line=source.line(row))
+
+
+def is_suppressed(source: SourceFile, row: int, code: str) -> bool:
+    """Whether a `# noqa` (on that line, or for the whole file) in `source` silences `code` at `row`."""
+    return not _apply_noqa(source, [Finding(code, "", "", source.path, Position(row, 1), Position(row, 1), row)])
 
 
 def _apply_noqa(source: SourceFile, findings: list[Finding]) -> list[Finding]:

@@ -35,14 +35,19 @@ def applicable(fix: Fix | None, unsafe: bool) -> bool:
     return fix is not None and (fix.applicability == "safe" or unsafe)
 
 
-def fix_text(path: str, text: str, settings: Settings | None = None, unsafe: bool = False) -> FixOutcome:
-    """Lint and fix `text` until nothing fixable is left (at most MAX_PASSES passes)."""
+def fix_text(path: str, text: str, settings: Settings | None = None, unsafe: bool = False,
+             incoming: list[Finding] | tuple = (), project=None) -> FixOutcome:
+    """Lint and fix `text` until nothing fixable is left (at most MAX_PASSES passes). `incoming` are findings
+    for this file found through other files (project-wide analysis), located in `text` as it is now."""
     settings = settings or Settings()
     outcome = FixOutcome(text)
     current = text
     seen_texts = {current}
+    pending = list(incoming)
     for _ in range(MAX_PASSES):
-        findings, errors = lint_source(path, current, settings)
+        findings, errors = _own_findings(path, current, settings, project)
+        findings = sorted(findings + pending, key=Finding.sort_key)
+        pending = []  # their positions hold for the original text only: offered in the first pass
         outcome.errors = errors
         fixable = [f for f in findings if applicable(f.fix, unsafe)]
         if not fixable:
@@ -67,8 +72,15 @@ def fix_text(path: str, text: str, settings: Settings | None = None, unsafe: boo
     else:
         outcome.problems.append(f"fixes still changing the file after {MAX_PASSES} passes; kept the last parseable result")
     outcome.text = current
-    outcome.remaining, outcome.errors = lint_source(path, current, settings)
+    outcome.remaining, outcome.errors = _own_findings(path, current, settings, project)
+    outcome.remaining += [f for f in incoming if not any(f is done for done in outcome.fixed)]
     return outcome
+
+
+def _own_findings(path: str, text: str, settings: Settings, project) -> tuple[list[Finding], list]:
+    """This file's findings (those found here but belonging to another file are that file's to fix)."""
+    findings, errors = lint_source(path, text, settings, project=project)
+    return [f for f in findings if f.path == path], errors
 
 
 def _non_overlapping(findings: list[Finding]) -> list[Finding]:

@@ -17,15 +17,31 @@ UNSAFE = "unsafe"
 
 
 class FixBuilder:
-    """Edits for one file, addressed by AST nodes."""
+    """Edits for one file, addressed by AST nodes. With project-wide analysis the nodes may belong to another
+    project file (an init function in `utils/init.py`): the builder then spells and places its edits in that
+    file, and a fix whose edits would span two files is not offered."""
 
     def __init__(self, model: FileModel) -> None:
+        self.root = model
         self.model = model
         self.source = model.source
+        self._bound = False
+        self._conflict = False
+
+    def _bind(self, node: ast.AST | None) -> None:
+        program = self.root.program
+        if node is None or program is None or len(program.homes) < 2:
+            return
+        home = program.home_of(node)
+        if home is not self.model:
+            self._conflict = self._conflict or self._bound
+            self.model, self.source = home, home.source
+        self._bound = True
 
     # ---------------------------------------------------------------------------------- text
 
     def segment(self, node: ast.AST) -> str:
+        self._bind(node)
         start, end = self.source.node_range(node)
         lines = self.source.lines
         if start.row == end.row:
@@ -36,6 +52,7 @@ class FixBuilder:
         return "\n".join(parts)
 
     def replace(self, node: ast.AST, text: str) -> Edit:
+        self._bind(node)
         start, end = self.source.node_range(node)
         return Edit(text, start, end)
 
@@ -46,12 +63,14 @@ class FixBuilder:
 
     def indentation(self, stmt: ast.stmt) -> str | None:
         """The statement's indentation, or None when it does not start its own line (`if x: f()`)."""
+        self._bind(stmt)
         line = self.source.line(stmt.lineno)
         indent = line[: len(line) - len(line.lstrip())]
         start = self.source.position(stmt.lineno, stmt.col_offset)
         return indent if start.column - 1 == len(indent) else None
 
     def statement_of(self, node: ast.AST) -> ast.stmt | None:
+        self._bind(node)
         current = node
         while current is not None and not isinstance(current, ast.stmt):
             current = self.model.parents.get(current)
@@ -89,6 +108,7 @@ class FixBuilder:
     def init_function(self, name: str, like: ast.expr | None = None) -> tuple[str, list[Edit]]:
         """How to spell `torch.nn.init.<name>` here: the prefix the call `like` uses, an existing alias of
         `nn.init`/`nn`/`torch`, or a new `from torch.nn import init` import."""
+        self._bind(like)
         if isinstance(like, ast.Attribute):
             qualname = self.model.names.qualname(like.value)
             if qualname in ("torch.nn.init", "transformers.initialization"):
@@ -140,6 +160,7 @@ class FixBuilder:
     def init_call(self, op, name: str, keep_args: dict[str, ast.expr] | None = None,
                   extra: list[str] | None = None, target_text: str | None = None) -> tuple[str, list[Edit]]:
         """`<prefix>.<name>(<target>, <kept args>, <extra>)` for an InitOp's call."""
+        self._bind(op.node)
         func = op.node.func if not op.tensor_method else None
         spelled, imports = self.init_function(name, func)
         if not isinstance(func, ast.Attribute) or self.model.names.qualname(func.value) not in (
@@ -156,9 +177,12 @@ class FixBuilder:
         return f"{spelled}({', '.join(args)})", imports
 
     def fix(self, applicability: str, message: str, edits: list[Edit | None]) -> Fix | None:
-        if not edits or any(edit is None for edit in edits):
+        if not edits or any(edit is None for edit in edits) or self._conflict:
             return None
-        return Fix(applicability, message, tuple(edits))  # type: ignore[arg-type]
+        fix = Fix(applicability, message, tuple(edits))  # type: ignore[arg-type]
+        if self.model is not self.root:
+            self.root.fix_homes[id(fix)] = self.model.source.path
+        return fix
 
 
 def quote_like(node: ast.AST | None, text: str, builder: FixBuilder) -> str:

@@ -1,7 +1,8 @@
 """Linting many files: a content-addressed cache, parallel workers, and output in a deterministic order.
 
 The cache key covers the file's bytes, its path (findings name it), the effective settings and a fingerprint
-of initlint's own code, so a stale entry can never be served. Entries are written through a temporary file
+of initlint's own code; an entry also lists the digest of every other project file its findings depend on
+(project-wide analysis), and is served only while each of those is unchanged, so a stale entry is never used. Entries are written through a temporary file
 and renamed, so concurrent runs are safe; a corrupted or truncated entry is ignored and rewritten; an
 unwritable cache directory just means no caching.
 """
@@ -22,7 +23,7 @@ from initlint.settings import Settings
 
 DEFAULT_CACHE_DIR = ".initlint_cache"
 PARALLEL_THRESHOLD = 8  # below this many files, worker start-up costs more than it saves
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 Result = tuple[str, list[Finding], list[FileError]]
 
@@ -56,16 +57,22 @@ class Cache:
         digest.update(data)
         return digest.hexdigest()
 
-    def get(self, key: str) -> tuple[list[Finding], list[FileError]] | None:
+    def get(self, key: str, digest: Callable[[str], str | None] | None = None
+            ) -> tuple[list[Finding], list[FileError]] | None:
+        """The entry for `key`, if every dependency it lists still has the digest it had (`digest(path)`)."""
         entry = self.directory / key[:2] / f"{key}.json"
         try:
             payload = json.loads(entry.read_text(encoding="utf-8"))
+            dependencies = payload.get("dependencies") or {}
+            if dependencies and (digest is None or any(digest(path) != value for path, value in dependencies.items())):
+                return None  # a file it depends on changed
             return ([_finding_from_json(item) for item in payload["findings"]],
                     [FileError(**item) for item in payload["errors"]])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # missing, truncated or corrupted: lint again
 
-    def put(self, key: str, findings: list[Finding], errors: list[FileError]) -> None:
+    def put(self, key: str, findings: list[Finding], errors: list[FileError],
+            dependencies: dict[str, str | None] | None = None) -> None:
         if not self.writable or any(error.internal for error in errors):
             return
         folder = self.directory / key[:2]
@@ -74,7 +81,8 @@ class Cache:
             gitignore = self.directory / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("*\n")
-            payload = json.dumps({"findings": [asdict(f) for f in findings], "errors": [asdict(e) for e in errors]})
+            payload = json.dumps({"findings": [asdict(f) for f in findings], "errors": [asdict(e) for e in errors],
+                                  "dependencies": dependencies or {}})
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(payload)
@@ -92,8 +100,9 @@ def _finding_from_json(item: dict) -> Finding:
                    Position(**item["end"]), item["noqa_row"], fix, item["source_line"], item.get("extra") or {})
 
 
-def lint_text(path: str, text: str, settings: Settings) -> tuple[list[Finding], list[FileError]]:
-    """A Python file or a notebook's findings."""
+def lint_text(path: str, text: str, settings: Settings, project: bool = True,
+              dependencies: dict | None = None) -> tuple[list[Finding], list[FileError]]:
+    """A Python file or a notebook's findings; with `project`, read the project's other files it imports."""
     from initlint.engine import lint_source
 
     if path.endswith(".ipynb"):
@@ -103,10 +112,16 @@ def lint_text(path: str, text: str, settings: Settings) -> tuple[list[Finding], 
             return lint_notebook(path, text, settings)
         except NotebookError as exc:
             return [], [FileError(path, str(exc))]
-    return lint_source(path, text, settings)
+    return lint_source(path, text, settings, project=project_of(settings) if project else None,
+                       dependencies=dependencies)
 
 
-def lint_one(path: str, settings: Settings, cache_dir: str | None) -> Result:
+def project_of(settings: Settings):
+    """The process's Project for these settings' source roots (parsed files are shared across files)."""
+    return project_of_roots(tuple(settings.src))
+
+
+def lint_one(path: str, settings: Settings, cache_dir: str | None, project: bool = True) -> Result:
     """Read, (cache-)lint one file. Runs in worker processes too, so it takes only picklable arguments."""
     from initlint.files import read_source
 
@@ -116,39 +131,62 @@ def lint_one(path: str, settings: Settings, cache_dir: str | None) -> Result:
     except OSError:
         data = None
     cache = Cache(cache_dir, settings) if cache_dir and data is not None else None
-    key = cache.key(path, data) if cache else ""
+    key = cache.key(path + ("" if project else "\0single"), data) if cache else ""
     if cache:
-        hit = cache.get(key)
+        hit = cache.get(key, project_of(settings).digest if project else None)
         if hit is not None:
             return path, hit[0], hit[1]
     text, error = read_source(path)
     if error is not None:
         return path, [], [error]
-    findings, errors = lint_text(path, text, settings)
+    dependencies: dict = {}
+    findings, errors = lint_text(path, text, settings, project, dependencies)
     if cache:
-        cache.put(key, findings, errors)
+        cache.put(key, findings, errors, dependencies)
     return path, findings, errors
 
 
 def lint_files(paths: list[str], settings: Settings | list[Settings], jobs: int | None = None,
-               cache_dir: str | None = None, progress: Callable[[int, int], None] | None = None) -> list[Result]:
+               cache_dir: str | None = None, progress: Callable[[int, int], None] | None = None,
+               project: bool = True) -> list[Result]:
     """Lint files (with one Settings, or one per path), in parallel when there are enough of them; results
-    come back in the order of `paths`."""
+    come back in the order of `paths`, each with the findings that belong to it (see `initlint.routing`)."""
     jobs = jobs or os.cpu_count() or 1
     per_path = settings if isinstance(settings, list) else [settings] * len(paths)
     results: list[Result] = []
+    if project:
+        for roots in {tuple(s.src) for s in per_path}:
+            project_of_roots(roots).refresh()
     if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD:
         for index, (path, path_settings) in enumerate(zip(paths, per_path)):
-            results.append(lint_one(path, path_settings, cache_dir))
+            results.append(lint_one(path, path_settings, cache_dir, project))
             if progress:
                 progress(index + 1, len(paths))
-        return results
-    from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing multiprocessing
+    else:
+        from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing multiprocessing
 
-    chunk = max(1, min(32, len(paths) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for index, result in enumerate(pool.map(lint_one, paths, per_path, [cache_dir] * len(paths), chunksize=chunk)):
-            results.append(result)
-            if progress:
-                progress(index + 1, len(paths))
-    return results
+        chunk = max(1, min(32, len(paths) // (jobs * 8)))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for index, result in enumerate(pool.map(lint_one, paths, per_path, [cache_dir] * len(paths),
+                                                    [project] * len(paths), chunksize=chunk)):
+                results.append(result)
+                if progress:
+                    progress(index + 1, len(paths))
+    return route_results(results, per_path)
+
+
+def project_of_roots(roots: tuple[str, ...]):
+    from initlint.project import project_for
+
+    return project_for(roots)
+
+
+def route_results(results: list[Result], per_path: list[Settings]) -> list[Result]:
+    """Findings found through another file go to that file when it is linted too, else to the use site."""
+    if not any(finding.path != path for path, findings, _errors in results for finding in findings):
+        return results
+    from initlint.routing import route
+    from initlint.rules import all_rules
+
+    defaults = {rule.code: rule.default_enabled for rule in all_rules()}
+    return route(results, lambda index, code: per_path[index].enabled(code, defaults.get(code, True)))

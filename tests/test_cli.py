@@ -227,7 +227,7 @@ def test_permission_denied_is_one_error_line(in_tmp, capsys, monkeypatch):
 def test_internal_file_error_from_the_engine_exits_2(in_tmp, capsys, monkeypatch):
     write(in_tmp, "a.py", "import torch\n")
     monkeypatch.setattr(initlint.runner, "lint_text",
-                        lambda path, text, settings: ([], [FileError(path, "internal error: boom", internal=True)]))
+                        lambda path, text, settings, *rest: ([], [FileError(path, "internal error: boom", internal=True)]))
     result = run(capsys, "check", "a.py")
     assert result.code == 2
     assert len(result.error_lines) == 1
@@ -413,7 +413,7 @@ def test_known_codes_and_prefixes_are_accepted(in_tmp, capsys, fake_rules, selec
 def test_selected_codes_reach_the_engine(in_tmp, capsys, fake_rules, monkeypatch):
     write(in_tmp, "ok.py", "x = 1\n")
     seen = []
-    monkeypatch.setattr(initlint.runner, "lint_text", lambda path, text, settings: (seen.append(settings), ([], []))[1])
+    monkeypatch.setattr(initlint.runner, "lint_text", lambda path, text, settings, *rest: (seen.append(settings), ([], []))[1])
     run(capsys, "check", "--select", "ini0", "--extend-select", "INI102", "--ignore", "INI001", "ok.py")
     assert seen[0].select == frozenset({"INI0"})
     assert seen[0].extend_select == frozenset({"INI102"})

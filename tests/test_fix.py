@@ -90,7 +90,7 @@ def test_a_fix_that_would_not_parse_is_dropped(monkeypatch):
                   fix=Fix("safe", "broken", (Edit("(((", Position(2, 1), Position(2, 2)),)))
     calls = []
 
-    def fake_lint(path, text, settings):
+    def fake_lint(path, text, settings, **options):
         calls.append(text)
         return ([good, bad] if text == source else []), []
 

@@ -277,20 +277,31 @@ class ClassModel:
     walked: bool = False
     analysed: bool = False
     uses_attention: bool = False
+    home: object = field(default=None, repr=False, compare=False)  # the FileModel of the file defining it
 
     def method(self, name: str) -> ast.FunctionDef | None:
+        owner = self.method_owner(name)
+        return owner.methods[name] if owner is not None else None
+
+    def method_owner(self, name: str, seen: set | None = None) -> "ClassModel | None":
+        """The class (this one or a base, possibly in another file) whose body defines method `name`."""
         if name in self.methods:
-            return self.methods[name]
+            return self
+        seen = set() if seen is None else seen
+        seen.add(id(self))
         for base in self.local_bases:
-            found = base.method(name)
-            if found is not None:
-                return found
+            if id(base) not in seen:
+                found = base.method_owner(name, seen)
+                if found is not None:
+                    return found
         return None
 
-    def is_subclass_of(self, name: str) -> bool:
+    def is_subclass_of(self, name: str, seen: set | None = None) -> bool:
         if self.name == name:
             return True
-        return any(base.is_subclass_of(name) for base in self.local_bases)
+        seen = set() if seen is None else seen
+        seen.add(id(self))
+        return any(base.is_subclass_of(name, seen) for base in self.local_bases if id(base) not in seen)
 
     def all_nodes(self, seen: set | None = None) -> list[ModuleNode]:
         """Every module node reachable from this class, children before parents as `apply` visits them."""

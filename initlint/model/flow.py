@@ -54,10 +54,14 @@ EMPTY = Flow()
 class FlowAnalysis:
     def __init__(self, model: "FileModel") -> None:
         self.model = model
-        self.names = model.names
+        self.home = model  # the file whose code runs now: a block from another project file uses its own names
         self._in_progress: set[int] = set()
         self.input_nodes: dict[int, ModuleNode] = {}
         self.activation_outputs: list[ModuleNode] = []
+
+    @property
+    def names(self):
+        return self.home.names
 
     # --------------------------------------------------------------------------------- classes
 
@@ -65,10 +69,13 @@ class FlowAnalysis:
         if cls.analysed or id(cls) in self._in_progress:
             return
         self._in_progress.add(id(cls))
+        previous_home = self.home
         try:
             input_node = self._input_node(cls)
             start = Flow(frozenset({(input_node, False)}))
-            forward = cls.method("forward")
+            owner = cls.method_owner("forward")
+            forward = owner.methods["forward"] if owner is not None else None
+            self.home = (owner.home if owner is not None else None) or previous_home
             if forward is not None:
                 env: dict = {}
                 params = [a.arg for a in forward.args.posonlyargs + forward.args.args][1:]
@@ -89,6 +96,7 @@ class FlowAnalysis:
                 cls.returns = []
                 cls.opaque = True  # type: ignore[attr-defined]
         finally:
+            self.home = previous_home
             self._in_progress.discard(id(cls))
             cls.analysed = True
 
@@ -351,9 +359,13 @@ class FlowAnalysis:
                     return receiver | first
                 # `self.helper(x)`: a method of this class, inlined
                 if isinstance(func.value, ast.Name) and func.value.id == "self" and cls is not None and depth < MAX_DEPTH:
-                    method_def = cls.method(method)
-                    if method_def is not None and method not in ("forward",):
-                        return self._inline(method_def, call, env, cls, depth)
+                    owner = cls.method_owner(method)
+                    if owner is not None and method not in ("forward",):
+                        previous_home, self.home = self.home, owner.home or self.home
+                        try:
+                            return self._inline(owner.methods[method], call, env, cls, depth)
+                        finally:
+                            self.home = previous_home
                 self.consume(receiver | first | rest, Consumer(C_UNKNOWN, line=call.lineno))
                 return EMPTY
         self.consume(first | rest, Consumer(C_UNKNOWN, line=call.lineno))

@@ -66,7 +66,9 @@ class Names:
                     if alias.name == "*":
                         self.star_modules.append(module)
                         continue
-                    self.aliases.setdefault(alias.asname or alias.name, f"{module}.{alias.name}")
+                    # `from . import blocks` is `.blocks`: the dots alone say the level, never one more.
+                    qualified = f"{module}{alias.name}" if node.module is None else f"{module}.{alias.name}"
+                    self.aliases.setdefault(alias.asname or alias.name, qualified)
         self._star_torch_nn = any(m in ("torch.nn", "torch.nn.modules") for m in self.star_modules)
         self._star_unknown = any(not m.startswith(("torch", "keras", "tensorflow")) for m in self.star_modules)
 

@@ -14,6 +14,7 @@ import ast
 import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from initlint.catalog import torch as catalog
 from initlint.model.entities import (
@@ -25,6 +26,9 @@ from initlint.model.keras import KerasModel, build_keras, mentions_keras
 from initlint.model.names import Names, torch_nn_name
 from initlint.model.walker import Frame, Walker
 from initlint.source import SourceFile
+
+if TYPE_CHECKING:
+    from initlint.project import Program, Project
 
 _MODULE_BASES = frozenset({"Module"}) | catalog.CONTAINERS
 
@@ -48,31 +52,51 @@ class FileModel:
     self_nodes: dict[int, ModuleNode] = field(default_factory=dict)
     index: "NodeIndex" = None  # type: ignore[assignment]
     keras: "KerasModel | None" = None  # Keras layers, initializer instances and rejected strings (model/keras.py)
+    program: "Program | None" = None  # project-wide analysis: the other files this analysis reads (project.py)
+    fix_homes: dict = field(default_factory=dict)  # id(fix) -> the other file its edits are for
 
     # ------------------------------------------------------------------------------------ build
 
     @classmethod
-    def build(cls, source: SourceFile, tree: ast.Module) -> "FileModel":
+    def build(cls, source: SourceFile, tree: ast.Module, project: "Project | None" = None,
+              data: bytes | None = None) -> "FileModel":
+        """The whole model of one file; with a project, names imported from its other files are read there."""
         index = NodeIndex.of(tree)
         model = cls(source, tree, Names(tree, imports=index.imports))
         model.index = index
-        model._collect_definitions()
+        if project is not None:
+            from initlint.project import Program
+
+            project.adopt(source.path, data if data is not None else source.text.encode("utf-8"), source, tree,
+                          index, model.names)
+            model.program = Program(project, model)
+        model.collect_definitions()
         walker = Walker(model)
         for klass in model.classes.values():
             walker.walk_class(klass)
         model._walk_script(walker)
         flow = FlowAnalysis(model)
-        for klass in model.classes.values():
+        foreign = model.program.foreign_classes if model.program is not None else []
+        for klass in [*model.classes.values(), *foreign]:
             flow.analyse_class(klass)
         for node in model.standalone:
             flow.run_standalone(node)
-        flow.finish_roots(list(model.classes.values()))
+        flow.finish_roots([*model.classes.values(), *foreign])
         flow.mark_heads_behind_activations()
         if mentions_keras(source.text):
             model.keras = build_keras(model)
         return model
 
-    def _collect_definitions(self) -> None:
+    @classmethod
+    def skeleton(cls, unit, program: "Program") -> "FileModel":
+        """Another project file's definitions only (classes, functions, imports): its code runs when the
+        analysis of the linted file reaches it, with this file's names."""
+        model = cls(unit.source, unit.tree, unit.names)
+        model.index = unit.index
+        model.program = program
+        return model
+
+    def collect_definitions(self) -> None:
         for node in self.tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions.setdefault(node.name, node)
@@ -82,6 +106,7 @@ class FileModel:
                 continue
             klass = ClassModel(node.name, node, [self.names.qualname(b) or "?" for b in node.bases])
             klass.methods = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            klass.home = self
             self.classes[node.name] = klass
         for klass in self.classes.values():
             for base in klass.base_names:
@@ -90,7 +115,12 @@ class FileModel:
                     klass.catalog_base = klass.catalog_base or short
                 elif base.startswith("<local>.") and base[8:] in self.classes and base[8:] != klass.name:
                     klass.local_bases.append(self.classes[base[8:]])
-                elif base not in ("object", "?") or base == "?":
+                elif base == "object":
+                    continue
+                elif (resolved := self._resolve_base(base)) is not None:
+                    if isinstance(resolved, ClassModel) and resolved is not klass:
+                        klass.local_bases.append(resolved)  # a module class from another project file
+                else:
                     klass.has_unknown_base = True
         for klass in self.classes.values():
             if klass.catalog_base is None:
@@ -100,6 +130,12 @@ class FileModel:
         # Keep only classes that can be modules: a torch base, a local module base, or an unknown base.
         self.classes = {name: k for name, k in self.classes.items()
                         if k.catalog_base is not None or k.has_unknown_base or _has_module_ancestor(k, set())}
+
+    def _resolve_base(self, base: str):
+        """A base class from another project file (a ClassModel), a known non-module name, or None."""
+        if self.program is None or base == "?" or base.startswith("<local>."):
+            return None
+        return self.program.resolve(base, self)
 
     def _walk_script(self, walker: Walker) -> None:
         """Script code: `model = Net(); model.apply(init)`, Sequential models, training scripts' `main()`."""
@@ -182,8 +218,13 @@ class FileModel:
         return self.index.nodes_of(*kinds)
 
     @property
-    def parents(self) -> dict[ast.AST, ast.AST]:
-        return self.index.parents
+    def parents(self):
+        """Each node's parent; with project-wide analysis, nodes of the other files read are found too."""
+        program = self.program
+        if program is None or program.model is not self or len(program.homes) < 2:
+            return self.index.parents
+        return _ChainedParents([self.index.parents] + [home.index.parents for home in program.homes.values()
+                                                       if home is not None and home is not self])
 
     def enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> ast.AST | None:
         parent = self.parents.get(node)
@@ -218,10 +259,23 @@ class FileModel:
         return torch_layers + self.keras.layers() if self.keras is not None else torch_layers
 
     def owner_name(self, node: ModuleNode) -> str:
-        for klass in self.classes.values():
-            if node in klass.children or any(node is n for n in _descendants(klass.children)):
-                return klass.name
+        klass = self.owner_class(node)
+        if klass is not None:
+            return klass.name
         return node.display_prefix or node.path.split(".", 1)[0]
+
+    def owner_class(self, node: ModuleNode) -> ClassModel | None:
+        """The class (of this file, or of another project file the analysis read) whose submodule `node` is."""
+        foreign = self.program.foreign_classes if self.program is not None else []
+        for klass in [*self.classes.values(), *foreign]:
+            if node in klass.children or any(node is n for n in _descendants(klass.children)):
+                return klass
+        return None
+
+    def foreign_file(self, klass: ClassModel | None) -> str | None:
+        """The path of the other project file defining `klass`, or None when it is defined here."""
+        home = getattr(klass, "home", None)
+        return home.source.path if home is not None and home is not self else None
 
     @cached_property
     def transformer_style(self) -> bool:
@@ -284,6 +338,29 @@ class NodeIndex:
         start, end = node.lineno, getattr(node, "end_lineno", None) or node.lineno
         lines = [call.lineno for call in self.calls]
         return self.calls[bisect.bisect_left(lines, start):bisect.bisect_right(lines, end)]
+
+
+class _ChainedParents:
+    """Several files' parent maps read as one (the AST nodes of different files are distinct objects)."""
+
+    def __init__(self, maps: list[dict]) -> None:
+        self.maps = maps
+
+    def get(self, node, default=None):
+        for parents in self.maps:
+            parent = parents.get(node)
+            if parent is not None:
+                return parent
+        return default
+
+    def __contains__(self, node) -> bool:
+        return any(node in parents for parents in self.maps)
+
+    def __getitem__(self, node):
+        parent = self.get(node)
+        if parent is None:
+            raise KeyError(node)
+        return parent
 
 
 _SKIP = (ast.Load, ast.Store, ast.Del, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)

@@ -10,6 +10,7 @@ conditions init code dispatches on (`isinstance`, class names, `hasattr`, `is no
 from __future__ import annotations
 
 import ast
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
@@ -67,6 +68,7 @@ class FuncRef:
     function: ast.AST | None = None
     bound_self: object = None
     partial_args: tuple = ()
+    home: object = None  # the FileModel whose names the function's body uses (None: the current one)
 
 
 @dataclass(eq=False)
@@ -101,23 +103,56 @@ class Frame:
 
 
 class Walker:
+    """Runs code in execution order. `model` is the linted file (every result is recorded there); `home` is
+    the file whose code is running now, which differs while a class or function from another project file
+    runs (its names resolve with that file's imports)."""
+
     def __init__(self, model: "FileModel") -> None:
         self.model = model
-        self.names = model.names
+        self.home = model
+        self.entry: ast.AST | None = None  # the call in the linted file through which other files' code runs
         self._walking: set[int] = set()
+
+    @property
+    def names(self):
+        return self.home.names
+
+    @contextmanager
+    def at_home(self, home, site: ast.AST | None = None):
+        """Run the enclosed code as code of `home` (a project file's FileModel; None keeps the current one)."""
+        if home is None or home is self.home:
+            yield
+            return
+        previous, previous_entry = self.home, self.entry
+        if previous is self.model:
+            self.entry = site
+        if home is not self.model and self.model.program is not None:
+            self.model.program.note_entry(home, self.entry)
+        self.home = home
+        try:
+            yield
+        finally:
+            self.home, self.entry = previous, previous_entry
+
+    def _note_foreign(self, node: ast.AST | None) -> None:
+        """Remember through which call of the linted file a node of another file was reached (for reports)."""
+        if node is not None and self.home is not self.model and self.entry is not None:
+            self.model.program.node_entries.setdefault(id(node), self.entry)
 
     # ------------------------------------------------------------------------------- classes
 
-    def walk_class(self, cls: ClassModel) -> None:
+    def walk_class(self, cls: ClassModel, site: ast.AST | None = None) -> None:
         """Build a class's submodules and init events by walking its `__init__`."""
         if cls.walked or id(cls) in self._walking:
             return
         self._walking.add(id(cls))
         try:
-            init = cls.method("__init__")
-            if init is not None:
-                frame = Frame(env=self._bind_defaults(init), self_value=cls, owner=cls)
-                self.exec_body(init.body, frame)
+            owner = cls.method_owner("__init__")
+            if owner is not None:
+                init = owner.methods["__init__"]
+                with self.at_home(owner.home, site):
+                    frame = Frame(env=self._bind_defaults(init), self_value=cls, owner=cls)
+                    self.exec_body(init.body, frame)
             elif cls.catalog_base is None and cls.local_bases:
                 for base in cls.local_bases:
                     self.walk_class(base)
@@ -450,7 +485,7 @@ class Walker:
                 return PyList(self._as_items(left) + self._as_items(right))
             return None
         if isinstance(expr, ast.Lambda):
-            return FuncRef(function=expr)
+            return FuncRef(function=expr, home=self.home)
         return None
 
     def _global_value(self, expr: ast.Name):
@@ -465,19 +500,34 @@ class Walker:
             return ClassRef(short)
         if qualname.startswith("<local>."):
             local = qualname[len("<local>."):]
-            cls = self.model.classes.get(local)
+            cls = self.home.classes.get(local)
             if cls is not None:
                 return ClassRef(local, cls)
-            function = self.model.functions.get(local)
+            function = self.home.functions.get(local)
             if function is not None:
-                return FuncRef(function=function)
-            instance = self.model.script_values.get(local)
+                return FuncRef(function=function, home=self.home)
+            instance = self.home.script_values.get(local)
             if instance is not None:
                 return instance
         activation = self.model.activation_function(qualname, node)
         if activation is not None:
             return FuncRef(activation=activation)
-        return self.model.script_values.get(qualname)
+        resolved = self._project_definition(qualname)
+        if resolved is not None:
+            return resolved
+        return self.home.script_values.get(qualname)
+
+    def _project_definition(self, qualname: str):
+        """A class or function imported from another file of the project, as a value."""
+        program = self.model.program
+        if program is None or qualname.startswith("<local>."):
+            return None
+        found = program.resolve(qualname, self.home)
+        if isinstance(found, ClassModel):
+            return ClassRef(found.name, found)
+        if found is not None and hasattr(found, "node") and hasattr(found, "home"):
+            return FuncRef(function=found.node, home=found.home)
+        return None
 
     def _eval_attribute(self, expr: ast.Attribute, frame: Frame):
         base = self.eval(expr.value, frame) if not (isinstance(expr.value, ast.Name) and expr.value.id == "self") \
@@ -494,9 +544,9 @@ class Walker:
                 return base.attributes[expr.attr]
             if expr.attr in base.raw_params:
                 return ParamRef(self._self_node(base), expr.attr)
-            method = base.method(expr.attr)
-            if method is not None:
-                return FuncRef(function=method, bound_self=base)
+            owner = base.method_owner(expr.attr)
+            if owner is not None:
+                return FuncRef(function=owner.methods[expr.attr], bound_self=base, home=owner.home)
             return None
         if isinstance(base, ModuleNode):
             if base.block is not None and expr.attr in base.block.attributes:
@@ -506,9 +556,9 @@ class Walker:
                 if base.has_param(expr.attr) is not False or expr.attr in base.param_names():
                     return ParamRef(base, expr.attr)
             if base.block is not None:
-                method = base.block.method(expr.attr)
-                if method is not None:
-                    return FuncRef(function=method, bound_self=base)
+                owner = base.block.method_owner(expr.attr)
+                if owner is not None:
+                    return FuncRef(function=owner.methods[expr.attr], bound_self=base, home=owner.home)
             if expr.attr in ("weight", "bias"):
                 return ParamRef(base, expr.attr)
             if expr.attr in ("__class__",):
@@ -635,7 +685,7 @@ class Walker:
                 return ClassRef(target.name, target.local, tuple(call.keywords))
             if isinstance(target, FuncRef):
                 return FuncRef(activation=target.activation, function=target.function, bound_self=target.bound_self,
-                               partial_args=tuple(call.args[1:]))
+                               partial_args=tuple(call.args[1:]), home=target.home)
             return None
         if qualname in ("copy.deepcopy", "deepcopy") and call.args:
             return self.eval(call.args[0], frame)
@@ -671,12 +721,15 @@ class Walker:
         keywords = list(ref.keywords) + list(call.keywords)
         if ref.local is not None:
             cls = ref.local
-            self.walk_class(cls)
+            self.walk_class(cls, call)
             cls.used_as_block = True
+            if cls.home is not None and cls.home is not self.model and cls not in self.model.program.foreign_classes:
+                self.model.program.foreign_classes.append(cls)
             if cls.catalog_base in catalog.LAYERS:
                 spec = catalog.LAYERS[cls.catalog_base]
                 node = self._layer_node(spec, cls.name, call, call.args, keywords, frame)
                 node.block = None
+                node.layer_class = cls  # type: ignore[attr-defined]
                 self._walk_layer_subclass(cls, node, frame)
                 return node
             if cls.catalog_base in catalog.ACTIVATION_BY_MODULE:
@@ -723,6 +776,7 @@ class Walker:
         flags = {k: (None if v is _Unknown else v) for k, v in flags.items()}
         node = ModuleNode(LAYER, cls_name, "", call, spec=spec, flags=flags, args=bound)
         node.branches = frame.branches  # type: ignore[attr-defined]
+        self._note_foreign(call)
         return node
 
     def _activation_node(self, name: str, call: ast.Call, args, keywords, frame: Frame) -> ModuleNode:
@@ -793,11 +847,11 @@ class Walker:
         function = callee.function
         if frame.depth >= MAX_DEPTH or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
-        env = self._bind_defaults(function, skip_self=False)
+        bound: dict = {}
         params = [a.arg for a in function.args.posonlyargs + function.args.args]
         self_value = frame.self_value
         if callee.bound_self is not None and params:
-            env[params[0]] = callee.bound_self
+            bound[params[0]] = callee.bound_self
             self_value = callee.bound_self
             params = params[1:]
         elif params and params[0] == "self" and isinstance(frame.self_value, (ClassModel, ModuleNode)):
@@ -806,14 +860,17 @@ class Walker:
         for name, arg in zip(params, args):
             if isinstance(arg, ast.Starred):
                 break
-            env[name] = self.eval(arg, frame)
+            bound[name] = self.eval(arg, frame)
         for keyword in call.keywords:
             if keyword.arg:
-                env[keyword.arg] = self.eval(keyword.value, frame)
-        child = Frame(env=env, self_value=self_value, owner=frame.owner, conditional=frame.conditional,
-                      via="helper" if frame.via == "direct" else frame.via, dispatch=frame.dispatch,
-                      depth=frame.depth + 1, guarded=frame.guarded, branches=frame.branches)
-        self.exec_body(function.body, child)
+                bound[keyword.arg] = self.eval(keyword.value, frame)
+        with self.at_home(callee.home, call):
+            env = self._bind_defaults(function, skip_self=False)
+            env.update(bound)
+            child = Frame(env=env, self_value=self_value, owner=frame.owner, conditional=frame.conditional,
+                          via="helper" if frame.via == "direct" else frame.via, dispatch=frame.dispatch,
+                          depth=frame.depth + 1, guarded=frame.guarded, branches=frame.branches)
+            self.exec_body(function.body, child)
         if child.return_values:
             values = [v for v in child.return_values if v is not None]
             if len(values) == 1:
@@ -832,17 +889,21 @@ class Walker:
                 self._attach(owner, getattr(child, "_explicit_name", None) or str(index), child)
             return
         for base in owner.local_bases:
-            init = base.method("__init__")
-            if init is not None and frame.depth < MAX_DEPTH:
-                env = self._bind_defaults(init)
+            defining = base.method_owner("__init__")
+            if defining is not None and frame.depth < MAX_DEPTH:
+                init = defining.methods["__init__"]
+                bound: dict = {}
                 params = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
                 for name, arg in zip(params, call.args):
                     if not isinstance(arg, ast.Starred):
-                        env[name] = self.eval(arg, frame)
+                        bound[name] = self.eval(arg, frame)
                 for keyword in call.keywords:
                     if keyword.arg:
-                        env[keyword.arg] = self.eval(keyword.value, frame)
-                self.exec_body(init.body, Frame(env=env, self_value=owner, owner=owner, depth=frame.depth + 1))
+                        bound[keyword.arg] = self.eval(keyword.value, frame)
+                with self.at_home(defining.home, call):
+                    env = self._bind_defaults(init)
+                    env.update(bound)
+                    self.exec_body(init.body, Frame(env=env, self_value=owner, owner=owner, depth=frame.depth + 1))
             return
 
     def _walk_layer_subclass(self, cls: ClassModel, node: ModuleNode, frame: Frame) -> None:
@@ -850,8 +911,9 @@ class Walker:
         for klass in [cls] + cls.local_bases:
             method = klass.methods.get("reset_parameters")
             if method is not None and frame.depth < MAX_DEPTH:
-                self.exec_body(method.body, Frame(env={}, self_value=node, owner=frame.owner, via="reset",
-                                                  depth=frame.depth + 1))
+                with self.at_home(klass.home, node.node):
+                    self.exec_body(method.body, Frame(env={}, self_value=node, owner=frame.owner, via="reset",
+                                                      depth=frame.depth + 1))
                 return
 
     def _reset(self, target: ModuleNode, call: ast.Call, frame: Frame) -> None:
@@ -862,7 +924,9 @@ class Walker:
 
     def _dispatch_hf_init_weights(self, call: ast.Call, frame: Frame) -> None:
         owner = frame.self_value
-        self._dispatch_with(FuncRef(function=owner.method("_init_weights"), bound_self=owner), owner, call, frame)
+        defining = owner.method_owner("_init_weights")
+        self._dispatch_with(FuncRef(function=defining.methods["_init_weights"], bound_self=owner, home=defining.home),
+                            owner, call, frame)
 
     def _apply(self, call: ast.Call, frame: Frame) -> None:
         root_expr = call.func.value  # type: ignore[union-attr]
@@ -890,26 +954,29 @@ class Walker:
         if not params:
             return
         dispatch = Dispatch(function, call, params[0])
+        partial_values = [self.eval(value, frame) for value in fn.partial_args]
         for node in nodes:
-            env = self._bind_defaults(function, skip_self=False) if isinstance(function, ast.FunctionDef) else {}
-            if fn.bound_self is not None:
-                all_params = [a.arg for a in args.posonlyargs + args.args]
-                env[all_params[0]] = fn.bound_self
-            env[params[0]] = node
-            for name, value in zip(params[1:], fn.partial_args):
-                env[name] = self.eval(value, frame)
-            child = Frame(env=env, self_value=fn.bound_self or frame.self_value, owner=frame.owner,
-                          conditional=frame.conditional, via="apply", dispatch=dispatch, depth=frame.depth + 1,
-                          branches=frame.branches)
-            if isinstance(function, ast.Lambda):
-                self.eval(function.body, child, statement=True)
-            else:
-                self.exec_body(function.body, child)
+            with self.at_home(fn.home, call):
+                env = self._bind_defaults(function, skip_self=False) if isinstance(function, ast.FunctionDef) else {}
+                if fn.bound_self is not None:
+                    all_params = [a.arg for a in args.posonlyargs + args.args]
+                    env[all_params[0]] = fn.bound_self
+                env[params[0]] = node
+                for name, value in zip(params[1:], partial_values):
+                    env[name] = value
+                child = Frame(env=env, self_value=fn.bound_self or frame.self_value, owner=frame.owner,
+                              conditional=frame.conditional, via="apply", dispatch=dispatch, depth=frame.depth + 1,
+                              branches=frame.branches)
+                if isinstance(function, ast.Lambda):
+                    self.eval(function.body, child, statement=True)
+                else:
+                    self.exec_body(function.body, child)
         self.model.dispatches.append((dispatch, nodes))
 
     # ------------------------------------------------------------------------------ init events
 
     def _record_init(self, op: InitOp, frame: Frame) -> None:
+        self._note_foreign(op.node)
         self.model.init_ops_in_context.append((op, frame.dispatch, frame.guarded))
         if op.target is None:
             return
@@ -1089,8 +1156,10 @@ class Walker:
         short = torch_nn_name(qualname)
         if short is not None:
             return ("class", short)
-        if qualname and qualname.startswith("<local>.") and qualname[8:] in self.model.classes:
+        if qualname and qualname.startswith("<local>.") and qualname[8:] in self.home.classes:
             return ("class", qualname[8:])
+        if qualname and isinstance(found := self._project_class(qualname), ClassModel):
+            return ("class", found.name)
         value = self.eval(expr, frame)
         if isinstance(value, StrVal):
             return value.value
@@ -1135,17 +1204,24 @@ class Walker:
                 if self._node_is(node, short):
                     return True
                 continue
-            if qualname.startswith("<local>."):
-                local = self.model.classes.get(qualname[8:])
+            local = self.home.classes.get(qualname[8:]) if qualname.startswith("<local>.") \
+                else self._project_class(qualname)
+            if qualname.startswith("<local>.") or local is not None:
+                name = local.name if local is not None else qualname[8:]
                 if local is not None and node.block is not None and node.block.is_subclass_of(local.name):
                     return True
-                if node.cls == qualname[8:]:
+                layer_class = getattr(node, "layer_class", None)
+                if node.cls == name or (layer_class is not None and layer_class.is_subclass_of(name)):
                     return True
                 continue
             if node.kind == BLOCK and node.block is not None and node.block.has_unknown_base:
                 unknown = True
             # A class from elsewhere: a torch layer built here is never an instance of it.
         return None if unknown else False
+
+    def _project_class(self, qualname: str) -> ClassModel | None:
+        found = self.model.program.resolve(qualname, self.home) if self.model.program is not None else None
+        return found if isinstance(found, ClassModel) else None
 
     def _isinstance_class(self, cls: ClassModel, classes_expr: ast.expr):
         node = ModuleNode(BLOCK, cls.name, "", cls.node, block=cls)
@@ -1157,7 +1233,7 @@ class Walker:
         if node.block is not None:
             klass = node.block
             return klass.catalog_base is not None and catalog.is_subclass(klass.catalog_base, short)
-        local = self.model.classes.get(node.cls)
+        local = getattr(node, "layer_class", None) or self.home.classes.get(node.cls)
         if local is not None and local.catalog_base is not None:
             return catalog.is_subclass(local.catalog_base, short)
         if node.kind == CONTAINER:

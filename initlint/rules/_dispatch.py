@@ -80,16 +80,9 @@ def _cache(model) -> _Cache:
         cache = _Cache()
         _CACHE[model] = cache
         wanted = (ast.For, ast.AsyncFor, ast.FunctionDef, ast.AsyncFunctionDef, ast.Expr)
-        by_type: dict = {kind: [] for kind in wanted}
-        for node in model.parents:
-            bucket = by_type.get(type(node))
-            if bucket is not None:
-                bucket.append(node)
-        for nodes in by_type.values():
-            nodes.sort(key=lambda n: (n.lineno, n.col_offset))
-        calls = getattr(model, "calls", None)
-        by_type[ast.Call] = list(calls) if calls is not None else sorted(
-            model.calls, key=lambda n: (n.lineno, n.col_offset))
+        by_type: dict = {kind: sorted(model.nodes_of(kind), key=lambda n: (n.lineno, n.col_offset))
+                         for kind in wanted}
+        by_type[ast.Call] = list(model.calls)
         cache.by_type = by_type
         cache.sites = _collect_sites(model)
     return cache

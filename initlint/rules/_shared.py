@@ -176,6 +176,11 @@ def describe_layers(model: FileModel, layers: list[ModuleNode]) -> str:
     owner_names = sorted(set(owners.values()) - {""})
     if len(owner_names) == 1 and any(layer.display.startswith("self.") for layer in layers):
         text += f" of `{owner_names[0]}`"
+        elsewhere = model.foreign_file(model.owner_class(layers[0]))
+        if elsewhere is not None:
+            from initlint.routing import display
+
+            text += f" ({display(elsewhere)})"
     return text
 
 

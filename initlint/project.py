@@ -1,0 +1,327 @@
+"""Project-wide analysis: a class, init function or helper imported from another file of the project is read
+from that file, with that file's own imports, as if it were defined where it is used.
+
+Two levels, so that each file is parsed once per process and every analysis still starts clean:
+
+  Project  (one per process and set of roots) maps dotted module names to files under the project roots and
+           keeps each file parsed: its text, tree, node index and import table never change.
+  Program  (one per linted file) holds the definitions of the files that one analysis reached (a skeleton
+           FileModel each, created on first use) and records what the result depends on: the digest of every
+           file read, and where the analysis entered each other file, for reporting.
+
+Only files under the roots are read; nothing is imported and site-packages is never searched. Torch, Keras
+and the catalogued wrappers (timm, transformers) are described by the catalog instead. A module two roots
+both provide, an import cycle, a missing module or an unknown name resolves to nothing, never to a guess.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from initlint.model.names import Names
+
+if TYPE_CHECKING:
+    from initlint.model.entities import ClassModel
+    from initlint.model.semantic import FileModel, NodeIndex
+    from initlint.source import SourceFile
+
+# Names the catalog describes: never looked up in the project's files, even when a root holds a copy.
+_CATALOGUED_PREFIXES = ("torch", "keras", "tensorflow", "numpy", "math", "functools", "copy", "collections",
+                        "typing", "builtins", "<local>")
+_NEVER_READ = ("site-packages", "dist-packages")
+_AMBIGUOUS = "<ambiguous>"
+
+
+@dataclass(eq=False)
+class Unit:
+    """One project file, parsed: shared by every analysis in the process (nothing here is ever mutated)."""
+
+    path: str
+    digest: str
+    source: "SourceFile"
+    tree: ast.Module
+    index: "NodeIndex"
+    names: Names
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function defined in some file of the project, with the file whose names its body uses."""
+
+    node: ast.FunctionDef
+    home: "FileModel"
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A name that is defined in the project but is neither a module class nor a function (a config class)."""
+
+    name: str
+
+
+class Project:
+    """The project's files as modules: which file `pkg.models.blocks` is, each file parsed once."""
+
+    def __init__(self, roots: tuple[str, ...] | list[str] = ()) -> None:
+        self.roots = tuple(dict.fromkeys(os.path.abspath(root) for root in roots if os.path.isdir(root)))
+        self._units: dict[str, tuple[tuple, Unit | None]] = {}  # path -> (stat signature, unit)
+        self._digests: dict[str, tuple[tuple, str | None]] = {}
+        self._modules: dict[tuple[tuple[str, ...], tuple[str, ...]], str | None] = {}
+        self._search: dict[str, tuple[str, ...]] = {}
+        self._exists: dict[str, bool] = {}
+
+    # ------------------------------------------------------------------------------- files
+
+    def unit(self, path: str) -> Unit | None:
+        """The parsed file, or None when it cannot be read, decoded or parsed (then nothing is resolved in it)."""
+        path = os.path.abspath(path)
+        signature = _signature(path)
+        known = self._units.get(path)
+        if known is not None and known[0] == signature:
+            return known[1]
+        unit = None
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            data = None
+        if data is not None:
+            self._digests[path] = (signature, hashlib.sha256(data).hexdigest())
+            unit = self._parse(path, data)
+        else:
+            self._digests[path] = (signature, None)
+        self._units[path] = (signature, unit)
+        return unit
+
+    def adopt(self, path: str, data: bytes, unit_source: "SourceFile", tree: ast.Module, index, names: Names) -> None:
+        """The linted file itself, already parsed by the engine: its own imports resolve against this text."""
+        path = os.path.abspath(path)
+        digest = hashlib.sha256(data).hexdigest()
+        # Keyed to no stat signature: the text may differ from the disk (stdin, a fix pass), so a later read
+        # of this file as another file's dependency goes back to the disk.
+        self._units[path] = ((), Unit(path, digest, unit_source, tree, index, names))
+
+    def refresh(self) -> None:
+        """A new run: files may have appeared or gone since the last one (parsed files are checked by stat)."""
+        self._modules.clear()
+        self._search.clear()
+        self._exists.clear()
+
+    def digest(self, path: str) -> str | None:
+        """The sha256 of the file's bytes now (None when it cannot be read), as the cache compares them."""
+        path = os.path.abspath(path)
+        signature = _signature(path)
+        known = self._digests.get(path)
+        if known is not None and known[0] == signature:
+            return known[1]
+        try:
+            with open(path, "rb") as handle:
+                digest = hashlib.sha256(handle.read()).hexdigest()
+        except OSError:
+            digest = None
+        self._digests[path] = (signature, digest)
+        return digest
+
+    @staticmethod
+    def _parse(path: str, data: bytes) -> Unit | None:
+        from initlint.model.semantic import NodeIndex
+        from initlint.source import DecodeError, SourceFile, decode_source
+
+        try:
+            text, _encoding, _bom = decode_source(data)
+            tree = ast.parse(text, filename=path)
+        except (DecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        index = NodeIndex.of(tree)
+        return Unit(path, hashlib.sha256(data).hexdigest(), SourceFile(path, text), tree, index,
+                    Names(tree, imports=index.imports))
+
+    # ----------------------------------------------------------------------------- modules
+
+    def search_dirs(self, from_path: str) -> tuple[str, ...]:
+        """Where an absolute import in `from_path` is looked up: the roots, then the directory above the file's
+        top-level package (or, for a script outside any package, its own directory, as `python script.py` does)."""
+        directory = os.path.dirname(os.path.abspath(from_path))
+        found = self._search.get(directory)
+        if found is None:
+            top = directory
+            while self._is_file(os.path.join(top, "__init__.py")) and os.path.dirname(top) != top:
+                top = os.path.dirname(top)
+            found = tuple(dict.fromkeys((*self.roots, top)))
+            self._search[directory] = found
+        return found
+
+    def module_file(self, directories: tuple[str, ...], parts: tuple[str, ...]) -> str | None:
+        """The file of module `parts` under one of `directories`; None when none has it or several do."""
+        key = (directories, parts)
+        if key in self._modules:
+            return self._modules[key]
+        matches: list[str] = []
+        for directory in directories:
+            base = os.path.join(directory, *parts)
+            for candidate in (base + ".py", os.path.join(base, "__init__.py")):
+                if self._is_file(candidate) and not any(part in _NEVER_READ for part in candidate.split(os.sep)):
+                    matches.append(os.path.realpath(candidate))
+        distinct = list(dict.fromkeys(matches))
+        result = distinct[0] if len(distinct) == 1 else (_AMBIGUOUS if distinct else None)
+        self._modules[key] = result
+        return result
+
+    def _is_file(self, path: str) -> bool:
+        known = self._exists.get(path)
+        if known is None:
+            known = self._exists[path] = os.path.isfile(path)
+        return known
+
+
+@dataclass(eq=False)
+class Program:
+    """What one analysis reached across files: their definitions, and what the result therefore depends on."""
+
+    project: Project
+    model: "FileModel"
+    homes: dict[str, "FileModel | None"] = field(default_factory=dict)
+    dependencies: dict[str, str | None] = field(default_factory=dict)  # path -> digest, for the cache
+    entries: dict[str, ast.AST] = field(default_factory=dict)  # other file -> the call here that first reached it
+    node_entries: dict[int, ast.AST] = field(default_factory=dict)  # a node of another file -> the call here
+    foreign_classes: list["ClassModel"] = field(default_factory=list)
+    _resolved: dict[tuple[str, str], object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.homes[os.path.realpath(self.model.source.path)] = self.model
+
+    # ------------------------------------------------------------------------------- homes
+
+    def home(self, path: str) -> "FileModel | None":
+        """The definitions of another project file, read on first use (None when it cannot be parsed)."""
+        if path in self.homes:
+            return self.homes[path]
+        from initlint.model.semantic import FileModel
+
+        self.homes[path] = None  # a cycle back here resolves to nothing
+        unit = self.project.unit(path)
+        self.dependencies[path] = unit.digest if unit is not None else self.project.digest(path)
+        if unit is None:
+            return None
+        home = FileModel.skeleton(unit, self)
+        self.homes[path] = home
+        home.collect_definitions()
+        return home
+
+    def is_foreign(self, home: "FileModel | None") -> bool:
+        return home is not None and home is not self.model
+
+    def home_of(self, node: ast.AST) -> "FileModel":
+        """The file an AST node belongs to (the linted file unless it was read from another one)."""
+        if node in self.model.index.parents or node is self.model.tree:
+            return self.model
+        for home in self.homes.values():
+            if home is not None and home is not self.model and (node in home.index.parents or node is home.tree):
+                return home
+        return self.model
+
+    # -------------------------------------------------------------------------- resolution
+
+    def resolve(self, qualname: str, home: "FileModel"):
+        """What a dotted name used in `home` is: a ClassModel, a Function, an Opaque name, or None (unknown)."""
+        if qualname.startswith(_CATALOGUED_PREFIXES) and not qualname.startswith("."):
+            head = qualname.split(".", 1)[0]
+            if head in _CATALOGUED_PREFIXES:
+                return None
+        key = (home.source.path, qualname)
+        if key in self._resolved:
+            return self._resolved[key]
+        self._resolved[key] = None  # a re-export cycle resolves to nothing
+        found = self._lookup(qualname, home.source.path, depth=0)
+        self._resolved[key] = found
+        return found
+
+    def _lookup(self, qualname: str, from_path: str, depth: int):
+        if depth > 8:
+            return None
+        if qualname.startswith("."):
+            stripped = qualname.lstrip(".")
+            level = len(qualname) - len(stripped)
+            directory = os.path.dirname(os.path.abspath(from_path))
+            for _ in range(level - 1):
+                directory = os.path.dirname(directory)
+            directories = (directory,)
+            parts = tuple(stripped.split(".")) if stripped else ()
+            first_module = 0  # `.name` may be a name in the package's `__init__.py`
+        else:
+            directories = self.project.search_dirs(from_path)
+            parts = tuple(qualname.split("."))
+            first_module = 1
+        for split in range(len(parts) - 1, first_module - 1, -1):
+            module, member = parts[:split], parts[split:]
+            if len(member) != 1:
+                continue
+            path = self.project.module_file(directories, module) if module else \
+                self._package_init(directories[0])
+            if path == _AMBIGUOUS:
+                return None
+            if path is not None:
+                return self._member(path, member[0], depth)
+        return None
+
+    def _package_init(self, directory: str) -> str | None:
+        path = os.path.join(directory, "__init__.py")
+        return os.path.realpath(path) if self.project._is_file(path) else None
+
+    def _member(self, path: str, name: str, depth: int):
+        home = self.home(path)
+        if home is None:
+            return None
+        if name in home.classes:
+            return home.classes[name]
+        if name in home.functions:
+            return Function(home.functions[name], home)
+        if name in home.names.local_definitions:
+            return Opaque(name)
+        alias = home.names.aliases.get(name)
+        if alias is not None:
+            if alias.split(".", 1)[0] in _CATALOGUED_PREFIXES:
+                return None
+            return self._lookup(alias, path, depth + 1)  # a re-export: `from .blocks import Block`
+        for star in home.names.star_modules:
+            if star.split(".", 1)[0] in _CATALOGUED_PREFIXES:
+                continue
+            found = self._lookup(f"{star}.{name}" if not star.endswith(".") else f"{star}{name}", path, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    # ----------------------------------------------------------------------------- entries
+
+    def note_entry(self, home: "FileModel", site: ast.AST | None) -> None:
+        if site is not None and home is not self.model:
+            self.entries.setdefault(os.path.realpath(home.source.path), site)
+
+    def entry_for(self, node: ast.AST, home: "FileModel") -> ast.AST | None:
+        """The call in the linted file through which the analysis reached `node` of another file."""
+        return self.node_entries.get(id(node)) or self.entries.get(os.path.realpath(home.source.path))
+
+
+def _signature(path: str) -> tuple:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (None,)
+    return (status.st_mtime_ns, status.st_size, status.st_ino)
+
+
+# One Project per process and set of roots: the parsed files are shared by every file linted in this process.
+_PROJECTS: dict[tuple[str, ...], Project] = {}
+
+
+def project_for(roots: tuple[str, ...]) -> Project:
+    project = _PROJECTS.get(roots)
+    if project is None:
+        if len(_PROJECTS) > 8:
+            _PROJECTS.clear()
+        project = _PROJECTS[roots] = Project(roots)
+    return project
