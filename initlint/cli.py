@@ -151,6 +151,8 @@ def _add_lint_arguments(check: argparse.ArgumentParser) -> None:
     performance = check.add_argument_group("performance")
     performance.add_argument("-j", "--jobs", type=int, metavar="N", help="Worker processes (default: the cores).")
     performance.add_argument("--no-cache", action="store_true", help="Neither read nor write the cache.")
+    performance.add_argument("--single-file", action="store_true",
+                             help="Analyse each file alone: do not read the project's other files it imports.")
 
 
 def _dispatch(argv: list[str]) -> int:
@@ -199,7 +201,7 @@ def run_check(args: argparse.Namespace) -> int:
                 errors.append(read_error)
                 continue
             file_settings = resolver.for_file(path).settings.for_path(path)
-            file_findings, file_errors = lint_text(path, source.text, file_settings)
+            file_findings, file_errors = lint_text(path, source.text, file_settings, not args.single_file)
             [(_path, file_findings, file_errors)] = route_results([(path, file_findings, file_errors)], [file_settings])
             findings += file_findings
             errors += file_errors
@@ -211,6 +213,7 @@ def run_check(args: argparse.Namespace) -> int:
         settings = [resolver.for_file(path).settings.for_path(path) for path in files]
         for _path, file_findings, file_errors in lint_files(files, settings, jobs=args.jobs,
                                                             cache_dir=_cache_dir(args, resolver),
+                                                            project=not args.single_file,
                                                             progress=lambda done, _total: progress.advance(done)):
             findings += file_findings
             errors += file_errors
@@ -277,7 +280,8 @@ def run_fix(args: argparse.Namespace) -> int:
     remaining: list[Finding] = []
     fixed: list[Finding] = []
     diffs: list[str] = []
-    incoming = {} if stdin or len(files) < 2 else _found_through_other_files(files, resolver)
+    single = getattr(args, "single_file", False)
+    incoming = {} if stdin or single or len(files) < 2 else _found_through_other_files(files, resolver)
     for path in files:
         settings = resolver.for_file(path).settings.for_path(path)
         unsafe = bool(settings.unsafe_fixes)
@@ -296,7 +300,7 @@ def run_fix(args: argparse.Namespace) -> int:
             problems: list[str] = []
         else:
             outcome = fix_text(path, source.text, settings, unsafe, incoming.get(path, ()),
-                               project=None if stdin else project_of(settings))
+                               project=None if stdin or single else project_of(settings))
             new_text, file_fixed, file_remaining, problems = outcome.text, outcome.fixed, outcome.remaining, outcome.problems
             errors += outcome.errors
         for problem in problems:

@@ -28,11 +28,16 @@ _INIT_WORDS = ("init", "_(", "selu", "SELU", "apply(", "Lazy", "initializer")
 _OPT_IN_WORDS = {"INI005": ("relu", "ReLU")}
 
 
-def might_matter(text: str, settings: Settings | None = None) -> bool:
+# With project-wide analysis a script may init a model of another file without naming a framework at all.
+_PROJECT_WORDS = (".apply(", "named_apply(", "reset_parameters(", "init_weights(")
+
+
+def might_matter(text: str, settings: Settings | None = None, project: bool = False) -> bool:
     """Cheap pre-filter: a file needs a framework (or a star import that may bring one) and some init
-    vocabulary (an `init` name, an in-place `x_(` call, SELU, `apply(`) to have findings."""
+    vocabulary (an `init` name, an in-place `x_(` call, SELU, `apply(`) to have findings; with project-wide
+    analysis, a call that inits modules built elsewhere (`model.apply(weights_init)`) is enough."""
     if not any(word in text for word in _FRAMEWORK_WORDS):
-        return False
+        return project and "import" in text and any(word in text for word in _PROJECT_WORDS)
     words = _INIT_WORDS
     if settings is not None:
         for code, extra in _OPT_IN_WORDS.items():
@@ -62,7 +67,7 @@ def lint_source(path: str, text: str, settings: Settings | None = None, prefilte
         return _apply_noqa(source, [_syntax_error_finding(source, exc)]), []
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
         return [], [FileError(path, f"cannot parse: {exc}")]
-    if prefilter and not might_matter(text, settings):
+    if prefilter and not might_matter(text, settings, project is not None):
         return [], []
     try:
         findings = _run_rules(source, tree, settings, project, dependencies)

@@ -19,9 +19,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from initlint.catalog import torch as catalog
 from initlint.model.names import Names
 
 if TYPE_CHECKING:
@@ -34,18 +38,29 @@ _CATALOGUED_PREFIXES = ("torch", "keras", "tensorflow", "numpy", "math", "functo
                         "typing", "builtins", "<local>")
 _NEVER_READ = ("site-packages", "dist-packages")
 _AMBIGUOUS = "<ambiguous>"
+MAX_UNITS = 256  # parsed files kept per process
+MAX_FILES_PER_ANALYSIS = 64  # other files one linted file's analysis may read
 
 
 @dataclass(eq=False)
 class Unit:
-    """One project file, parsed: shared by every analysis in the process (nothing here is ever mutated)."""
+    """One project file, parsed: shared by every analysis in the process (nothing here is ever mutated).
+
+    Only the module level is scanned up front (imports and classes, inside `if`/`try` too); the full node
+    index is built the first time a position in this file is needed."""
 
     path: str
     digest: str
     source: "SourceFile"
     tree: ast.Module
-    index: "NodeIndex"
     names: Names
+    class_defs: list[ast.ClassDef]
+
+    @cached_property
+    def index(self) -> "NodeIndex":
+        from initlint.model.semantic import NodeIndex
+
+        return NodeIndex.of(self.tree)
 
 
 @dataclass(frozen=True)
@@ -68,11 +83,12 @@ class Project:
 
     def __init__(self, roots: tuple[str, ...] | list[str] = ()) -> None:
         self.roots = tuple(dict.fromkeys(os.path.abspath(root) for root in roots if os.path.isdir(root)))
-        self._units: dict[str, tuple[tuple, Unit | None]] = {}  # path -> (stat signature, unit)
+        self._units: OrderedDict[str, tuple[tuple, Unit | None]] = OrderedDict()  # path -> (stat signature, unit)
         self._digests: dict[str, tuple[tuple, str | None]] = {}
         self._modules: dict[tuple[tuple[str, ...], tuple[str, ...]], str | None] = {}
         self._search: dict[str, tuple[str, ...]] = {}
         self._exists: dict[str, bool] = {}
+        self._outlines: dict[str, tuple[tuple, tuple | None]] = {}
 
     # ------------------------------------------------------------------------------- files
 
@@ -82,6 +98,7 @@ class Project:
         signature = _signature(path)
         known = self._units.get(path)
         if known is not None and known[0] == signature:
+            self._units.move_to_end(path)
             return known[1]
         unit = None
         try:
@@ -95,15 +112,19 @@ class Project:
         else:
             self._digests[path] = (signature, None)
         self._units[path] = (signature, unit)
+        if len(self._units) > MAX_UNITS:
+            self._units.popitem(last=False)  # bounded memory on large projects: the least recently used goes
         return unit
 
-    def adopt(self, path: str, data: bytes, unit_source: "SourceFile", tree: ast.Module, index, names: Names) -> None:
-        """The linted file itself, already parsed by the engine: its own imports resolve against this text."""
+    def outline(self, path: str) -> tuple | None:
+        """The file read without parsing (see `_outline`), kept while its stat signature holds."""
         path = os.path.abspath(path)
-        digest = hashlib.sha256(data).hexdigest()
-        # Keyed to no stat signature: the text may differ from the disk (stdin, a fix pass), so a later read
-        # of this file as another file's dependency goes back to the disk.
-        self._units[path] = ((), Unit(path, digest, unit_source, tree, index, names))
+        signature = _signature(path)
+        known = self._outlines.get(path)
+        if known is None or known[0] != signature:
+            known = (signature, _outline(path))
+            self._outlines[path] = known
+        return known[1]
 
     def refresh(self) -> None:
         """A new run: files may have appeared or gone since the last one (parsed files are checked by stat)."""
@@ -128,7 +149,6 @@ class Project:
 
     @staticmethod
     def _parse(path: str, data: bytes) -> Unit | None:
-        from initlint.model.semantic import NodeIndex
         from initlint.source import DecodeError, SourceFile, decode_source
 
         try:
@@ -136,9 +156,9 @@ class Project:
             tree = ast.parse(text, filename=path)
         except (DecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        index = NodeIndex.of(tree)
-        return Unit(path, hashlib.sha256(data).hexdigest(), SourceFile(path, text), tree, index,
-                    Names(tree, imports=index.imports))
+        imports, classes = _module_level(tree)
+        return Unit(path, hashlib.sha256(data).hexdigest(), SourceFile(path, text), tree,
+                    Names(tree, imports=imports), classes)
 
     # ----------------------------------------------------------------------------- modules
 
@@ -189,7 +209,9 @@ class Program:
     entries: dict[str, ast.AST] = field(default_factory=dict)  # other file -> the call here that first reached it
     node_entries: dict[int, ast.AST] = field(default_factory=dict)  # a node of another file -> the call here
     foreign_classes: list["ClassModel"] = field(default_factory=list)
+    node_homes: dict[int, "FileModel"] = field(default_factory=dict)  # a node of another file -> its file
     _resolved: dict[tuple[str, str], object] = field(default_factory=dict)
+    _may: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.homes[os.path.realpath(self.model.source.path)] = self.model
@@ -200,6 +222,8 @@ class Program:
         """The definitions of another project file, read on first use (None when it cannot be parsed)."""
         if path in self.homes:
             return self.homes[path]
+        if len(self.homes) > MAX_FILES_PER_ANALYSIS:
+            return None  # deterministic bound: an unresolved name concludes nothing
         from initlint.model.semantic import FileModel
 
         self.homes[path] = None  # a cycle back here resolves to nothing
@@ -219,8 +243,11 @@ class Program:
         """The file an AST node belongs to (the linted file unless it was read from another one)."""
         if node in self.model.index.parents or node is self.model.tree:
             return self.model
+        home = self.node_homes.get(id(node))
+        if home is not None:
+            return home
         for home in self.homes.values():
-            if home is not None and home is not self.model and (node in home.index.parents or node is home.tree):
+            if home is not None and home is not self.model and (node in home.node_index().parents or node is home.tree):
                 return home
         return self.model
 
@@ -243,36 +270,62 @@ class Program:
     def _lookup(self, qualname: str, from_path: str, depth: int):
         if depth > 8:
             return None
-        if qualname.startswith("."):
-            stripped = qualname.lstrip(".")
-            level = len(qualname) - len(stripped)
-            directory = os.path.dirname(os.path.abspath(from_path))
-            for _ in range(level - 1):
-                directory = os.path.dirname(directory)
-            directories = (directory,)
-            parts = tuple(stripped.split(".")) if stripped else ()
-            first_module = 0  # `.name` may be a name in the package's `__init__.py`
-        else:
-            directories = self.project.search_dirs(from_path)
-            parts = tuple(qualname.split("."))
-            first_module = 1
+        directories, parts, first_module = self._search(qualname, from_path)
         for split in range(len(parts) - 1, first_module - 1, -1):
-            module, member = parts[:split], parts[split:]
-            if len(member) != 1:
-                continue
-            path = self.project.module_file(directories, module) if module else \
-                self._package_init(directories[0])
+            path = self._module_path(directories, parts[:split])
             if path == _AMBIGUOUS:
                 return None
             if path is not None:
-                return self._member(path, member[0], depth)
+                return self._member(path, parts[split], depth)
         return None
+
+    def _search(self, dotted: str, from_path: str) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+        """Where a dotted name written in `from_path` is looked up: (directories, its parts, how many parts the
+        module takes at least). `.name` may be a name of the package's own `__init__.py`."""
+        if dotted.startswith("."):
+            stripped = dotted.lstrip(".")
+            directory = os.path.dirname(os.path.abspath(from_path))
+            for _ in range(len(dotted) - len(stripped) - 1):
+                directory = os.path.dirname(directory)
+            return (directory,), (tuple(stripped.split(".")) if stripped else ()), 0
+        return self.project.search_dirs(from_path), tuple(dotted.split(".")), 1
+
+    def _module_path(self, directories: tuple[str, ...], module: tuple[str, ...]) -> str | None:
+        return self.project.module_file(directories, module) if module else self._package_init(directories[0])
+
+    def _may_define(self, path: str, name: str, seen: frozenset = frozenset()) -> bool:
+        """From the files' text alone (no parsing): whether `name` may be found in `path`, directly, through an
+        import that mentions it, or through its star imports (followed the same way)."""
+        key = (path, name)
+        known = self._may.get(key)
+        if known is not None:
+            return known
+        outline = self.project.outline(path)
+        found = False
+        if outline is not None:
+            defined, imported, stars = outline
+            found = name in defined or name in imported
+            for star in stars if not found else ():
+                if star.split(".", 1)[0] in _CATALOGUED_PREFIXES:
+                    continue
+                directories, parts, _first = self._search(star, path)
+                target = self._module_path(directories, parts)
+                if target not in (None, _AMBIGUOUS) and target not in seen and len(seen) < 8 \
+                        and self._may_define(target, name, seen | {path}):
+                    found = True
+                    break
+        self._may[key] = found
+        return found
 
     def _package_init(self, directory: str) -> str | None:
         path = os.path.join(directory, "__init__.py")
         return os.path.realpath(path) if self.project._is_file(path) else None
 
     def _member(self, path: str, name: str, depth: int):
+        if name in catalog.DESCRIBED_BASE_CLASSES or name in catalog.DESCRIBED_FUNCTIONS:
+            return None  # known as data, as when the library is outside the project
+        if not self._may_define(path, name):
+            return None  # read without parsing: neither defined nor imported there
         home = self.home(path)
         if home is None:
             return None
@@ -304,6 +357,46 @@ class Program:
     def entry_for(self, node: ast.AST, home: "FileModel") -> ast.AST | None:
         """The call in the linted file through which the analysis reached `node` of another file."""
         return self.node_entries.get(id(node)) or self.entries.get(os.path.realpath(home.source.path))
+
+
+_TOP_LEVEL_DEFINITION = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.M)
+_IMPORT_STATEMENT = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
+_WORD = re.compile(r"\w+")
+_STAR_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+\*", re.M)
+
+
+def _outline(path: str) -> tuple | None:
+    """A file read without parsing: (its top-level def/class names, the words of its import statements, the
+    modules it star-imports)."""
+    from initlint.source import DecodeError, decode_source
+
+    try:
+        with open(path, "rb") as handle:
+            text = decode_source(handle.read())[0]
+    except (OSError, DecodeError):
+        return None
+    imported = frozenset(word for names in _IMPORT_STATEMENT.findall(text) for word in _WORD.findall(names))
+    stars = tuple(_STAR_IMPORT.findall(text))
+    return frozenset(_TOP_LEVEL_DEFINITION.findall(text)), imported, stars
+
+
+def _module_level(tree: ast.Module) -> tuple[list[ast.stmt], list[ast.ClassDef]]:
+    """The imports and classes of a module's top level, including those under `if`/`try`/`with` blocks."""
+    imports: list[ast.stmt] = []
+    classes: list[ast.ClassDef] = []
+    stack = list(reversed(tree.body))
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            imports.append(statement)
+        elif isinstance(statement, ast.ClassDef):
+            classes.append(statement)
+        elif isinstance(statement, (ast.If, ast.Try, ast.With)) or type(statement).__name__ == "TryStar":
+            for block in ("body", "orelse", "finalbody"):
+                stack.extend(reversed(getattr(statement, block, [])))
+            for handler in getattr(statement, "handlers", []):
+                stack.extend(reversed(handler.body))
+    return imports, classes
 
 
 def _signature(path: str) -> tuple:

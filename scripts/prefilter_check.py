@@ -15,21 +15,32 @@ import sys
 
 from initlint.engine import lint_source, might_matter
 from initlint.files import read_source
+from initlint.project import project_for
 from initlint.settings import Settings
 
 
 def skipped_with_findings(paths: list[str], settings: Settings) -> tuple[int, list[tuple[str, list[str]]]]:
+    """Project-wide, as `initlint check` runs: a skipped file's analysis may not reach other files either."""
     skipped, missed = 0, []
     for path in paths:
         text, error = read_source(path)
-        if error is not None or text is None or might_matter(text, settings):
+        if error is not None or text is None or might_matter(text, settings, project=True):
             continue
         skipped += 1
-        findings, _ = lint_source(path, text, settings, prefilter=False)
+        project = project_for(package_root(path))
+        findings, _ = lint_source(path, text, settings, prefilter=False, project=project)
         codes = sorted({f.code for f in findings if f.code != "INI999"})
         if codes:
             missed.append((path, codes))
     return skipped, missed
+
+
+def package_root(path: str) -> tuple[str, ...]:
+    """The directory above the file's top-level package: the root its absolute imports resolve from."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory = os.path.dirname(directory)
+    return (directory,)
 
 
 def main() -> int:

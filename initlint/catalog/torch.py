@@ -460,6 +460,14 @@ def _hf_wrappers() -> list[WrapperSpec]:
     return out
 
 
+# Base classes of wrapper libraries whose behaviour the model knows as data (Hugging Face's `post_init()` applies
+# the class's `_init_weights` to every module): never read from a copy inside the linted project (transformers
+# linted as a package), where their bodies would be run for every model class instead.
+DESCRIBED_BASE_CLASSES = frozenset({"PreTrainedModel"})
+
+# Functions of wrapper libraries known as data: `named_apply(fn, module)` dispatches `fn` over the submodules.
+DESCRIBED_FUNCTIONS = frozenset({"named_apply"})
+
 WRAPPERS: dict[str, WrapperSpec] = {
     spec.qualname: spec
     for spec in [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import weakref
 from dataclasses import dataclass, field
 
 from initlint.catalog import torch as catalog
@@ -277,7 +278,17 @@ class ClassModel:
     walked: bool = False
     analysed: bool = False
     uses_attention: bool = False
-    home: object = field(default=None, repr=False, compare=False)  # the FileModel of the file defining it
+    _home: object = field(default=None, repr=False, compare=False)
+
+    # The FileModel of the file defining the class, held weakly: rules cache values per model in weak-keyed
+    # dictionaries, and a strong reference back from a cached class to its model would keep both alive forever.
+    @property
+    def home(self):
+        return self._home() if self._home is not None else None
+
+    @home.setter
+    def home(self, model) -> None:
+        self._home = weakref.ref(model) if model is not None else None
 
     def method(self, name: str) -> ast.FunctionDef | None:
         owner = self.method_owner(name)

@@ -54,12 +54,12 @@ class FileModel:
     keras: "KerasModel | None" = None  # Keras layers, initializer instances and rejected strings (model/keras.py)
     program: "Program | None" = None  # project-wide analysis: the other files this analysis reads (project.py)
     fix_homes: dict = field(default_factory=dict)  # id(fix) -> the other file its edits are for
+    unit: object = None  # another project file's parsed unit (a skeleton's; project.py)
 
     # ------------------------------------------------------------------------------------ build
 
     @classmethod
-    def build(cls, source: SourceFile, tree: ast.Module, project: "Project | None" = None,
-              data: bytes | None = None) -> "FileModel":
+    def build(cls, source: SourceFile, tree: ast.Module, project: "Project | None" = None) -> "FileModel":
         """The whole model of one file; with a project, names imported from its other files are read there."""
         index = NodeIndex.of(tree)
         model = cls(source, tree, Names(tree, imports=index.imports))
@@ -67,8 +67,6 @@ class FileModel:
         if project is not None:
             from initlint.project import Program
 
-            project.adopt(source.path, data if data is not None else source.text.encode("utf-8"), source, tree,
-                          index, model.names)
             model.program = Program(project, model)
         model.collect_definitions()
         walker = Walker(model)
@@ -92,15 +90,18 @@ class FileModel:
         """Another project file's definitions only (classes, functions, imports): its code runs when the
         analysis of the linted file reaches it, with this file's names."""
         model = cls(unit.source, unit.tree, unit.names)
-        model.index = unit.index
+        model.unit = unit  # its node index is built only if a finding or a fix needs a position there
         model.program = program
         return model
+
+    def node_index(self) -> "NodeIndex":
+        return self.index if self.index is not None else self.unit.index
 
     def collect_definitions(self) -> None:
         for node in self.tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions.setdefault(node.name, node)
-        class_defs = self.index.classes
+        class_defs = self.index.classes if self.index is not None else self.unit.class_defs
         for node in class_defs:
             if node.name in self.classes:
                 continue
@@ -223,8 +224,7 @@ class FileModel:
         program = self.program
         if program is None or program.model is not self or len(program.homes) < 2:
             return self.index.parents
-        return _ChainedParents([self.index.parents] + [home.index.parents for home in program.homes.values()
-                                                       if home is not None and home is not self])
+        return _ChainedParents(self, program)
 
     def enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> ast.AST | None:
         parent = self.parents.get(node)
@@ -341,20 +341,25 @@ class NodeIndex:
 
 
 class _ChainedParents:
-    """Several files' parent maps read as one (the AST nodes of different files are distinct objects)."""
+    """The linted file's parent map, falling back to those of the other files the analysis read (their AST
+    nodes are distinct objects); another file's map is built only when one of its nodes is asked about."""
 
-    def __init__(self, maps: list[dict]) -> None:
-        self.maps = maps
+    def __init__(self, model: FileModel, program: "Program") -> None:
+        self.own = model.index.parents
+        self.tree = model.tree
+        self.program = program
 
     def get(self, node, default=None):
-        for parents in self.maps:
-            parent = parents.get(node)
-            if parent is not None:
-                return parent
+        parent = self.own.get(node)
+        if parent is not None or node is self.tree:
+            return parent if parent is not None else default
+        home = self.program.home_of(node)
+        if home is not self.program.model:
+            return home.node_index().parents.get(node, default)
         return default
 
     def __contains__(self, node) -> bool:
-        return any(node in parents for parents in self.maps)
+        return self.get(node) is not None
 
     def __getitem__(self, node):
         parent = self.get(node)

@@ -10,6 +10,7 @@ conditions init code dispatches on (`isinstance`, class names, `hasattr`, `is no
 from __future__ import annotations
 
 import ast
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from initlint.model.semantic import FileModel
 
 MAX_DEPTH = 6
+# Statements of other project files one analysis may run. Past it, no further call into another file is entered
+# (a call not entered counts as an unseen write, so nothing is concluded from it); deterministic, unlike a clock.
+FOREIGN_STEP_BUDGET = 20_000
 MAX_CHILDREN = 64
 WRAPPERS = {
     "torch.nn.utils.weight_norm": "weight_norm",
@@ -68,7 +72,15 @@ class FuncRef:
     function: ast.AST | None = None
     bound_self: object = None
     partial_args: tuple = ()
-    home: object = None  # the FileModel whose names the function's body uses (None: the current one)
+    home_ref: object = None  # a weak reference to the FileModel whose names the body uses (None: the current one)
+
+    def __init__(self, activation=None, function=None, bound_self=None, partial_args=(), home=None) -> None:
+        self.activation, self.function, self.bound_self, self.partial_args = activation, function, bound_self, partial_args
+        self.home_ref = weakref.ref(home) if home is not None else None
+
+    @property
+    def home(self):
+        return self.home_ref() if self.home_ref is not None else None
 
 
 @dataclass(eq=False)
@@ -111,7 +123,12 @@ class Walker:
         self.model = model
         self.home = model
         self.entry: ast.AST | None = None  # the call in the linted file through which other files' code runs
+        self.foreign_steps = 0
         self._walking: set[int] = set()
+
+    def may_enter(self, home) -> bool:
+        """Whether code of `home` may run: always for the linted file, within the budget for other files."""
+        return home is None or home is self.model or self.foreign_steps < FOREIGN_STEP_BUDGET
 
     @property
     def names(self):
@@ -136,8 +153,10 @@ class Walker:
 
     def _note_foreign(self, node: ast.AST | None) -> None:
         """Remember through which call of the linted file a node of another file was reached (for reports)."""
-        if node is not None and self.home is not self.model and self.entry is not None:
-            self.model.program.node_entries.setdefault(id(node), self.entry)
+        if node is not None and self.home is not self.model:
+            self.model.program.node_homes.setdefault(id(node), self.home)
+            if self.entry is not None:
+                self.model.program.node_entries.setdefault(id(node), self.entry)
 
     # ------------------------------------------------------------------------------- classes
 
@@ -185,6 +204,8 @@ class Walker:
             self.exec_stmt(statement, frame)
 
     def exec_stmt(self, stmt: ast.stmt, frame: Frame) -> None:
+        if self.home is not self.model:
+            self.foreign_steps += 1
         if isinstance(stmt, ast.Assign):
             value = self.eval(stmt.value, frame)
             for target in stmt.targets:
@@ -662,13 +683,17 @@ class Walker:
                     and func.value.func.id == "super":
                 self._super_init(call, frame)
                 return None
+        qualname = self.names.qualname(func)
+        if qualname and qualname.rsplit(".", 1)[-1] in catalog.DESCRIBED_FUNCTIONS and len(call.args) >= 2:
+            # timm's `named_apply(fn, module)`, known as data: not read from the body of a project's copy
+            self._dispatch_call(call.args[0], call.args[1], call, frame)
+            return None
         callee = self.eval(func, frame) if not isinstance(func, ast.Name) or func.id in frame.env \
             else self._global_value(func)
         if isinstance(callee, ClassRef):
             return self._instantiate(callee, call, frame)
         if isinstance(callee, FuncRef) and callee.function is not None:
             return self._call_function(callee, call, frame)
-        qualname = self.names.qualname(func)
         if qualname and callee is None and isinstance(func, (ast.Name, ast.Attribute)):
             foreign = self._foreign_class(qualname, call)
             if foreign is not None:
@@ -689,9 +714,6 @@ class Walker:
             return None
         if qualname in ("copy.deepcopy", "deepcopy") and call.args:
             return self.eval(call.args[0], frame)
-        if qualname and qualname.endswith("named_apply") and len(call.args) >= 2:
-            self._dispatch_call(call.args[0], call.args[1], call, frame)
-            return None
         self._unseen_writes(call, frame, qualname)
         return None
 
@@ -719,6 +741,8 @@ class Walker:
 
     def _instantiate(self, ref: ClassRef, call: ast.Call, frame: Frame) -> ModuleNode | None:
         keywords = list(ref.keywords) + list(call.keywords)
+        if ref.local is not None and not ref.local.walked and not self.may_enter(ref.local.home):
+            return ModuleNode(UNKNOWN, ref.name, "", call)
         if ref.local is not None:
             cls = ref.local
             self.walk_class(cls, call)
@@ -847,6 +871,9 @@ class Walker:
         function = callee.function
         if frame.depth >= MAX_DEPTH or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
+        if not self.may_enter(callee.home):
+            self._unseen_writes(call, frame, None)
+            return None
         bound: dict = {}
         params = [a.arg for a in function.args.posonlyargs + function.args.args]
         self_value = frame.self_value
@@ -944,7 +971,7 @@ class Walker:
     def _dispatch_with(self, fn, root, call: ast.Call, frame: Frame) -> None:
         """Run `fn` once per module `root.apply(fn)` visits, binding its first parameter to each."""
         nodes = self._reachable(root)
-        if nodes is None or not isinstance(fn, FuncRef) or fn.function is None:
+        if nodes is None or not isinstance(fn, FuncRef) or fn.function is None or not self.may_enter(fn.home):
             return
         function = fn.function
         args = function.args
@@ -1183,7 +1210,8 @@ class Walker:
 
     def _node_has_attr(self, node: ModuleNode, attr: str):
         present = node.has_param(attr)
-        if present is False and node.block is not None and attr in node.block.attributes:
+        if present is False and node.block is not None and (attr in node.block.attributes
+                                                            or node.block.method_owner(attr) is not None):
             return True
         if present is False and node.kind == BLOCK and node.block is not None and node.block.has_unknown_base:
             return None
