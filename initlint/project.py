@@ -38,8 +38,10 @@ _CATALOGUED_PREFIXES = ("torch", "keras", "tensorflow", "numpy", "math", "functo
                         "typing", "builtins", "<local>")
 _NEVER_READ = ("site-packages", "dist-packages")
 _AMBIGUOUS = "<ambiguous>"
-MAX_UNITS = 256  # parsed files kept per process
-MAX_FILES_PER_ANALYSIS = 64  # other files one linted file's analysis may read
+# Parsed files kept per process, bounded by their total source size (an AST takes ~30x its source in memory).
+MAX_UNIT_CHARS = 3_000_000
+MAX_FILES_PER_ANALYSIS = 64  # other files one linted file's analysis may read, and their total source size
+MAX_CHARS_PER_ANALYSIS = 1_500_000
 
 
 @dataclass(eq=False)
@@ -89,6 +91,7 @@ class Project:
         self._search: dict[str, tuple[str, ...]] = {}
         self._exists: dict[str, bool] = {}
         self._outlines: dict[str, tuple[tuple, tuple | None]] = {}
+        self._unit_chars = 0
 
     # ------------------------------------------------------------------------------- files
 
@@ -100,6 +103,9 @@ class Project:
         if known is not None and known[0] == signature:
             self._units.move_to_end(path)
             return known[1]
+        if known is not None:  # changed on disk since it was parsed
+            del self._units[path]
+            self._unit_chars -= len(known[1].source.text) if known[1] is not None else 0
         unit = None
         try:
             with open(path, "rb") as handle:
@@ -112,8 +118,10 @@ class Project:
         else:
             self._digests[path] = (signature, None)
         self._units[path] = (signature, unit)
-        if len(self._units) > MAX_UNITS:
-            self._units.popitem(last=False)  # bounded memory on large projects: the least recently used goes
+        self._unit_chars += len(unit.source.text) if unit is not None else 0
+        while self._unit_chars > MAX_UNIT_CHARS and len(self._units) > 1:
+            _old, (_signature_, evicted) = self._units.popitem(last=False)  # least recently used first
+            self._unit_chars -= len(evicted.source.text) if evicted is not None else 0
         return unit
 
     def outline(self, path: str) -> tuple | None:
@@ -212,6 +220,7 @@ class Program:
     node_homes: dict[int, "FileModel"] = field(default_factory=dict)  # a node of another file -> its file
     _resolved: dict[tuple[str, str], object] = field(default_factory=dict)
     _may: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _chars: int = 0
 
     def __post_init__(self) -> None:
         self.homes[os.path.realpath(self.model.source.path)] = self.model
@@ -222,8 +231,8 @@ class Program:
         """The definitions of another project file, read on first use (None when it cannot be parsed)."""
         if path in self.homes:
             return self.homes[path]
-        if len(self.homes) > MAX_FILES_PER_ANALYSIS:
-            return None  # deterministic bound: an unresolved name concludes nothing
+        if len(self.homes) > MAX_FILES_PER_ANALYSIS or self._chars > MAX_CHARS_PER_ANALYSIS:
+            return None  # deterministic bounds: an unresolved name concludes nothing
         from initlint.model.semantic import FileModel
 
         self.homes[path] = None  # a cycle back here resolves to nothing
@@ -232,6 +241,7 @@ class Program:
         if unit is None:
             return None
         home = FileModel.skeleton(unit, self)
+        self._chars += len(unit.source.text)
         self.homes[path] = home
         home.collect_definitions()
         return home

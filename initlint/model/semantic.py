@@ -55,6 +55,9 @@ class FileModel:
     program: "Program | None" = None  # project-wide analysis: the other files this analysis reads (project.py)
     fix_homes: dict = field(default_factory=dict)  # id(fix) -> the other file its edits are for
     unit: object = None  # another project file's parsed unit (a skeleton's; project.py)
+    # What rules compute once per file and share (keyed by the rule helper's name). Kept on the model, not in
+    # module-level weak dictionaries, so that a cached value referring back to the model cannot keep it alive.
+    rule_cache: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------------------------ build
 
@@ -203,7 +206,7 @@ class FileModel:
     def init_ops(self) -> list[InitOp]:
         """Every call in the file that writes a tensor (nn.init, wrappers, in-place methods), in source order."""
         ops = []
-        for node in self.index.calls:
+        for node in self.node_index().calls:
             op = parse_init_call(node, self.names)
             if op is not None:
                 ops.append(op)
@@ -212,18 +215,18 @@ class FileModel:
     @property
     def calls(self) -> list[ast.Call]:
         """Every call in the file, in source order."""
-        return self.index.calls
+        return self.node_index().calls
 
     def nodes_of(self, *kinds: type) -> list[ast.AST]:
         """Every node of these ast types in the file, in source order (from the one shared pass)."""
-        return self.index.nodes_of(*kinds)
+        return self.node_index().nodes_of(*kinds)
 
     @property
     def parents(self):
         """Each node's parent; with project-wide analysis, nodes of the other files read are found too."""
         program = self.program
         if program is None or program.model is not self or len(program.homes) < 2:
-            return self.index.parents
+            return self.node_index().parents
         return _ChainedParents(self, program)
 
     def enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> ast.AST | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import weakref
 from dataclasses import dataclass, field
 
 from initlint.catalog import torch as catalog
@@ -71,14 +70,13 @@ class _Cache:
     init_functions: set | None = None
 
 
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _cache(model) -> _Cache:
-    cache = _CACHE.get(model)
+    cache = model.rule_cache.get("dispatch")
     if cache is None:
         cache = _Cache()
-        _CACHE[model] = cache
+        model.rule_cache["dispatch"] = cache
         wanted = (ast.For, ast.AsyncFor, ast.FunctionDef, ast.AsyncFunctionDef, ast.Expr)
         by_type: dict = {kind: sorted(model.nodes_of(kind), key=lambda n: (n.lineno, n.col_offset))
                          for kind in wanted}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import re
-import weakref
 from dataclasses import dataclass, field
 
 from initlint.catalog import torch as catalog
@@ -395,12 +394,11 @@ class WrapSite:
         return bool(self.kinds) and self.kinds <= NOOP_KINDS
 
 
-_WRAP_CACHE: "weakref.WeakKeyDictionary[FileModel, list[WrapSite]]" = weakref.WeakKeyDictionary()
 
 
 def wrap_sites(model: FileModel) -> list[WrapSite]:
     """Every call to weight_norm / spectral_norm (direct or through a local alias) in the file."""
-    cached = _WRAP_CACHE.get(model)
+    cached = model.rule_cache.get("wrap_sites")
     if cached is not None:
         return cached
     sites: list[WrapSite] = []
@@ -437,7 +435,7 @@ def wrap_sites(model: FileModel) -> list[WrapSite]:
                     refs.append(ref)
         klass = method_owner(model, function)
         sites.append(WrapSite(node, kinds, param, function, klass, target, refs))
-    _WRAP_CACHE[model] = sites
+    model.rule_cache["wrap_sites"] = sites
     return sites
 
 

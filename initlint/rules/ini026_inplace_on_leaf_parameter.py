@@ -41,8 +41,6 @@ NEW_TENSOR_METHODS = frozenset({"clone", "detach", "new_zeros", "new_ones", "new
 _RANDOM_FILL_METHODS = frozenset({"normal_", "uniform_", "fill_", "zero_"})
 
 
-_DISPATCHED: "weakref.WeakKeyDictionary[FileModel, set[int]]" = weakref.WeakKeyDictionary()
-_INDEXES: "weakref.WeakKeyDictionary[FileModel, ParamIndex]" = weakref.WeakKeyDictionary()
 
 
 def nodes_of(model: FileModel, *kinds: type) -> list[ast.AST]:
@@ -51,9 +49,9 @@ def nodes_of(model: FileModel, *kinds: type) -> list[ast.AST]:
 
 
 def param_index(model: FileModel) -> "ParamIndex":
-    index = _INDEXES.get(model)
+    index = model.rule_cache.get("param_index")
     if index is None:
-        index = _INDEXES[model] = ParamIndex(model)
+        index = model.rule_cache["param_index"] = ParamIndex(model)
     return index
 
 
@@ -127,7 +125,7 @@ class ParamIndex:
     """Answers "is this expression a parameter that requires grad?" from the file alone."""
 
     def __init__(self, model: FileModel) -> None:
-        self._model = weakref.ref(model)  # cached per model in a WeakKeyDictionary: no strong reference back
+        self._model = weakref.ref(model)  # kept in model.rule_cache: no strong cycle needed
         self._facts: dict[int, ClassFacts] = {}
         self._class_models = {klass.node: klass for klass in model.classes.values()}
         self._own: dict[int, ClassFacts] = defaultdict(ClassFacts)  # per ClassDef, before inheritance
@@ -503,9 +501,9 @@ def _inside(model: FileModel, node: ast.AST, ancestor: ast.AST) -> bool:
 
 def init_context(model: FileModel, node: ast.AST) -> bool:
     """Initialization code: inside `__init__`, an `*init*`/`reset*` function, or a function `apply` dispatches."""
-    dispatched = _DISPATCHED.get(model)
+    dispatched = model.rule_cache.get("dispatched_functions")
     if dispatched is None:
-        dispatched = _DISPATCHED[model] = {id(d.function) for d, _nodes in model.dispatches}
+        dispatched = model.rule_cache["dispatched_functions"] = {id(d.function) for d, _nodes in model.dispatches}
     parent = model.parents.get(node)
     while parent is not None:
         if isinstance(parent, (*_FUNCTIONS, ast.Lambda)):
