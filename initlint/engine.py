@@ -96,6 +96,8 @@ def _run_rules(source: SourceFile, tree: ast.Module, settings: Settings, project
         for violation in rule_cls().check(model):
             home = program.home_of(violation.node) if program is not None and len(program.homes) > 1 else model
             if home is not model:
+                if not rule_cls.reports_across_files:
+                    continue
                 from initlint.routing import foreign_finding
 
                 finding = foreign_finding(rule_cls, violation, model, home)

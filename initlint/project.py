@@ -233,6 +233,8 @@ class Program:
             return self.homes[path]
         if len(self.homes) > MAX_FILES_PER_ANALYSIS or self._chars > MAX_CHARS_PER_ANALYSIS:
             return None  # deterministic bounds: an unresolved name concludes nothing
+        if path.replace(os.sep, "/").endswith(catalog.DESCRIBED_MODULE_FILES):
+            return None  # known as data (catalog), as when the library is outside the project
         from initlint.model.semantic import FileModel
 
         self.homes[path] = None  # a cycle back here resolves to nothing

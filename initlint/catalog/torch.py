@@ -464,6 +464,9 @@ def _hf_wrappers() -> list[WrapperSpec]:
 # the class's `_init_weights` to every module): never read from a copy inside the linted project (transformers
 # linted as a package), where their bodies would be run for every model class instead.
 DESCRIBED_BASE_CLASSES = frozenset({"PreTrainedModel"})
+# Whole modules of those libraries known as data: the file defining PreTrainedModel and its variants
+# (`PreTrainedAudioTokenizerBase`), whose methods run HF's loading machinery, not a model's init.
+DESCRIBED_MODULE_FILES = ("transformers/modeling_utils.py",)
 
 # Functions of wrapper libraries known as data: `named_apply(fn, module)` dispatches `fn` over the submodules.
 DESCRIBED_FUNCTIONS = frozenset({"named_apply"})

@@ -58,6 +58,7 @@ class FileModel:
     # What rules compute once per file and share (keyed by the rule helper's name). Kept on the model, not in
     # module-level weak dictionaries, so that a cached value referring back to the model cannot keep it alive.
     rule_cache: dict = field(default_factory=dict)
+    hf_initialized: set = field(default_factory=set)  # ids of module nodes an HF `post_init()` has initialized
 
     # ------------------------------------------------------------------------------------ build
 

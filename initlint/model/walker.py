@@ -84,6 +84,13 @@ class FuncRef:
 
 
 @dataclass(eq=False)
+class WrapperRef:
+    """A parametrizing wrapper as a value: `weight_norm = nn.utils.parametrizations.weight_norm`."""
+
+    qualname: str
+
+
+@dataclass(eq=False)
 class PyList:
     items: list = field(default_factory=list)
     repeated: bool = False
@@ -519,6 +526,8 @@ class Walker:
         short = torch_nn_name(qualname)
         if short is not None:
             return ClassRef(short)
+        if qualname in WRAPPERS:
+            return WrapperRef(qualname)
         if qualname.startswith("<local>."):
             local = qualname[len("<local>."):]
             cls = self.home.classes.get(local)
@@ -690,6 +699,8 @@ class Walker:
             return None
         callee = self.eval(func, frame) if not isinstance(func, ast.Name) or func.id in frame.env \
             else self._global_value(func)
+        if isinstance(callee, WrapperRef):
+            qualname = callee.qualname
         if isinstance(callee, ClassRef):
             return self._instantiate(callee, call, frame)
         if isinstance(callee, FuncRef) and callee.function is not None:
@@ -952,8 +963,11 @@ class Walker:
     def _dispatch_hf_init_weights(self, call: ast.Call, frame: Frame) -> None:
         owner = frame.self_value
         defining = owner.method_owner("_init_weights")
+        # HF marks every module it initializes (`_is_hf_initialized`) and skips marked ones later: a backbone
+        # built by an outer model keeps the init of its own `post_init()`, the first one, not the last.
+        done = self.model.hf_initialized
         self._dispatch_with(FuncRef(function=defining.methods["_init_weights"], bound_self=owner, home=defining.home),
-                            owner, call, frame)
+                            owner, call, frame, skip=done)
 
     def _apply(self, call: ast.Call, frame: Frame) -> None:
         root_expr = call.func.value  # type: ignore[union-attr]
@@ -968,9 +982,13 @@ class Walker:
         self.model.apply_calls.append((call, fn_expr, fn, root))
         self._dispatch_with(fn, root, call, frame)
 
-    def _dispatch_with(self, fn, root, call: ast.Call, frame: Frame) -> None:
-        """Run `fn` once per module `root.apply(fn)` visits, binding its first parameter to each."""
+    def _dispatch_with(self, fn, root, call: ast.Call, frame: Frame, skip: set | None = None) -> None:
+        """Run `fn` once per module `root.apply(fn)` visits, binding its first parameter to each (but those
+        in `skip`, to which the visited ones are added)."""
         nodes = self._reachable(root)
+        if nodes is not None and skip is not None:
+            nodes = [node for node in nodes if id(node) not in skip]
+            skip.update(id(node) for node in nodes)
         if nodes is None or not isinstance(fn, FuncRef) or fn.function is None or not self.may_enter(fn.home):
             return
         function = fn.function

@@ -33,6 +33,9 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     default_enabled: ClassVar[bool] = True
+    # Whether a finding located in another project file (reached through the linted one) is reported. A rule
+    # whose verdict depends on every user of the code (dead code) reports only from that file's own analysis.
+    reports_across_files: ClassVar[bool] = True
     invalid: ClassVar[tuple[str, ...]] = ()
     valid: ClassVar[tuple[str, ...]] = ()
 

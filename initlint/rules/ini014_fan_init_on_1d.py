@@ -98,6 +98,8 @@ for name, p in net.named_parameters():
             op = event.op
             if op is None or id(op.node) in reported or not _needs_rank(op):
                 continue
+            if getattr(node, "branches", ()):
+                continue  # a layer built only under a config option (`if use_bn:`): no crash claimed for it
             ndim = node.param_ndim(event.param)
             if ndim is not None and not _rank_ok(op, ndim):
                 reported.add(id(op.node))

@@ -110,6 +110,7 @@ class OverwrittenInit(Rule):
 
     code = "INI040"
     name = "overwritten-init"
+    reports_across_files = False  # another file's init may be dead for this model and live for its others
     invalid = (
         """
 import torch.nn as nn
