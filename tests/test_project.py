@@ -247,3 +247,156 @@ def test_a_script_without_a_framework_import_is_still_analysed_in_a_project():
     script = "from mlpkg import Net, weights_init\nmodel = Net()\nmodel.apply(weights_init)\n"
     assert might_matter(script, EVERY_RULE, project=True)
     assert not might_matter(script, EVERY_RULE, project=False)
+
+
+# ------------------------------------------------------------------------------- semantics across files
+
+def lint_project(tmp_path: Path, files: dict[str, str], entry: str, select: str) -> list:
+    write(tmp_path, files)
+    text = (tmp_path / entry).read_text()
+    settings = Settings(select=frozenset({select}))
+    findings, errors = lint_source(str(tmp_path / entry), text, settings, project=Project((str(tmp_path),)))
+    assert errors == []
+    return findings
+
+
+def test_a_dead_code_verdict_is_not_given_for_another_files_init(tmp_path):
+    """`blocks.Block` inits its layer, and this model re-draws it: dead for this model, maybe not for the
+    others that use `Block`, so INI040 stays with each file's own analysis."""
+    files = {
+        "blocks.py": """\
+            import torch.nn as nn
+            class Block(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    nn.init.orthogonal_(self.fc.weight)
+        """,
+        "net.py": """\
+            import torch.nn as nn
+            from blocks import Block
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.block = Block()
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.xavier_uniform_(m.weight)
+        """,
+        "local.py": """\
+            import torch.nn as nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    nn.init.orthogonal_(self.fc.weight)
+                    for m in self.modules():
+                        if isinstance(m, nn.Linear):
+                            nn.init.xavier_uniform_(m.weight)
+        """,
+    }
+    assert lint_project(tmp_path, files, "net.py", "INI040") == []
+    assert [f.code for f in lint_project(tmp_path, files, "local.py", "INI040")] == ["INI040"]
+
+
+def test_a_weight_norm_alias_in_another_file_is_understood(tmp_path):
+    files = {
+        "conv.py": """\
+            import torch.nn as nn
+            class PositionalConv(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    weight_norm = nn.utils.parametrizations.weight_norm
+                    self.conv = weight_norm(nn.Conv1d(8, 8, 3), name="weight", dim=2)
+        """,
+        "model.py": """\
+            import torch.nn as nn
+            from conv import PositionalConv
+            class Model(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.pos = PositionalConv()
+                    nn.init.normal_(self.pos.conv.weight, std=0.02)
+        """,
+    }
+    import ast
+
+    from initlint.model.semantic import FileModel
+    from initlint.source import SourceFile
+
+    write(tmp_path, files)
+    text = (tmp_path / "model.py").read_text()
+    model = FileModel.build(SourceFile(str(tmp_path / "model.py"), text), ast.parse(text), Project((str(tmp_path),)))
+    assert [(node.cls, node.wrapped) for node in model.all_nodes() if getattr(node, "wrapped", None)] == \
+        [("Conv1d", "parametrizations.weight_norm")]
+
+
+def test_hf_post_init_initializes_a_backbone_once(tmp_path):
+    """HF marks what a `post_init()` initialized: the outer model's `_init_weights` does not redo a backbone
+    built (and initialized) by its own `post_init()`, so the backbone's init is the one that holds."""
+    files = {
+        "backbone.py": """\
+            import torch.nn as nn
+            from transformers import PreTrainedModel
+            class Backbone(PreTrainedModel):
+                def __init__(self, config):
+                    super().__init__(config)
+                    self.fc = nn.Linear(4, 4)
+                    self.act = nn.ReLU()
+                    self.post_init()
+                def _init_weights(self, module):
+                    if isinstance(module, nn.Linear):
+                        nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                        nn.init.zeros_(module.bias)
+                def forward(self, x):
+                    return self.act(self.fc(x))
+        """,
+        "head.py": """\
+            import torch.nn as nn
+            from transformers import PreTrainedModel
+            from backbone import Backbone
+            class Classifier(PreTrainedModel):
+                def __init__(self, config):
+                    super().__init__(config)
+                    self.backbone = Backbone(config)
+                    self.out = nn.Linear(4, 2)
+                    self.post_init()
+                def _init_weights(self, module):
+                    if isinstance(module, nn.Linear):
+                        nn.init.xavier_uniform_(module.weight)
+                        nn.init.zeros_(module.bias)
+                def forward(self, x):
+                    return self.out(self.backbone(x))
+        """,
+    }
+    # Xavier reaches only `out` (a head): the backbone's ReLU layer keeps its Kaiming init.
+    assert lint_project(tmp_path, files, "head.py", "INI001") == []
+
+
+def test_no_crash_claim_for_a_layer_behind_a_config_option(tmp_path):
+    files = {
+        "layers.py": """\
+            import torch.nn as nn
+            class MLP(nn.Module):
+                def __init__(self, sizes, bn=False):
+                    super().__init__()
+                    layers = []
+                    for a, b in zip(sizes[:-1], sizes[1:]):
+                        layers.append(nn.Linear(a, b))
+                        if bn:
+                            layers.append(nn.BatchNorm1d(b))
+                    self.mlp = nn.Sequential(*layers)
+        """,
+        "model.py": """\
+            import torch.nn as nn
+            from layers import MLP
+            class Model(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.mlp = MLP([4, 8])
+                    for name, p in self.mlp.named_parameters():
+                        if name.endswith("weight"):
+                            nn.init.xavier_normal_(p)
+        """,
+    }
+    assert lint_project(tmp_path, files, "model.py", "INI014") == []
