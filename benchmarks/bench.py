@@ -6,7 +6,8 @@
 
 It fetches nothing. It times, as medians over --runs runs:
   - baseline: one process that reads and `ast.parse`s every file (the issue's yardstick)
-  - initlint check, cold (--no-cache) and warm (cache filled by a first run)
+  - initlint check, cold (--no-cache), cold analysing each file alone (--single-file), and warm (cache filled
+    by a first run)
   - ruff (every rule) and TorchFix, when they are installed, on the same paths
   - with --single FILE: the whole `initlint check FILE` process against a `python -c` process that only reads
     and parses that file (the pre-commit case)
@@ -72,6 +73,8 @@ def main() -> int:
     rows.append(("ast.parse baseline (1 process)", baseline))
     cold, peak = timed([*initlint, "--no-cache", *args.paths], args.runs)
     rows.append(("initlint check, cold", cold))
+    rows.append(("initlint check --single-file, cold", timed([*initlint, "--no-cache", "--single-file", *args.paths],
+                                                             args.runs)[0]))
     subprocess.run([*initlint, "--cache-dir", cache, *args.paths], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env=CHILD_ENV)
     warm, _ = timed([*initlint, "--cache-dir", cache, *args.paths], args.runs)
@@ -91,8 +94,9 @@ def main() -> int:
     if args.single:
         single_base, _ = timed([python, "-c", PARSE_ALL, args.single], args.runs)
         single, _ = timed([*initlint, "--no-cache", args.single], args.runs)
-        print(f"\nsingle file {args.single}: initlint {single:.3f}s, read+parse process {single_base:.3f}s, "
-              f"ratio {single / single_base:.2f}")
+        alone, _ = timed([*initlint, "--no-cache", "--single-file", args.single], args.runs)
+        print(f"\nsingle file {args.single}: initlint {single:.3f}s (--single-file {alone:.3f}s), read+parse "
+              f"process {single_base:.3f}s, ratio {single / single_base:.2f} ({alone / single_base:.2f})")
     return 0
 
 

@@ -60,7 +60,8 @@ def lint_source(path: str, text: str, settings: Settings | None = None, prefilte
     settings = settings or Settings()
     source = SourceFile(path, text)
     try:
-        tree = ast.parse(text, filename=path)
+        # a file another analysis of this process already read as a dependency is not parsed again
+        tree = (project.shared_tree(path, text) if project is not None else None) or ast.parse(text, filename=path)
     except SyntaxError as exc:
         if not settings.enabled(SYNTAX_ERROR_CODE, True):
             return [], []
@@ -69,6 +70,8 @@ def lint_source(path: str, text: str, settings: Settings | None = None, prefilte
         return [], [FileError(path, f"cannot parse: {exc}")]
     if prefilter and not might_matter(text, settings, project is not None):
         return [], []
+    if project is not None:
+        project.offer(path, text, tree)
     try:
         findings = _run_rules(source, tree, settings, project, dependencies)
     except RecursionError:

@@ -117,12 +117,40 @@ class Project:
             unit = self._parse(path, data)
         else:
             self._digests[path] = (signature, None)
+        self._remember(path, signature, unit)
+        return unit
+
+    def _remember(self, path: str, signature: tuple, unit: Unit | None) -> None:
         self._units[path] = (signature, unit)
         self._unit_chars += len(unit.source.text) if unit is not None else 0
         while self._unit_chars > MAX_UNIT_CHARS and len(self._units) > 1:
             _old, (_signature_, evicted) = self._units.popitem(last=False)  # least recently used first
             self._unit_chars -= len(evicted.source.text) if evicted is not None else 0
-        return unit
+
+    def offer(self, path: str, text: str, tree: ast.Module) -> None:
+        """The linted file's tree, kept for analyses that will read this file as a dependency, if `text` is
+        what the disk holds (not stdin, not a fix pass)."""
+        from initlint.source import DecodeError, SourceFile, decode_source
+
+        path = os.path.abspath(path)
+        signature = _signature(path)
+        known = self._units.get(path)
+        if known is not None and known[0] == signature:
+            return
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+            if decode_source(data)[0] != text:
+                return
+        except (OSError, DecodeError):
+            return
+        if known is not None:
+            del self._units[path]
+            self._unit_chars -= len(known[1].source.text) if known[1] is not None else 0
+        imports, classes = _module_level(tree)
+        self._digests[path] = (signature, hashlib.sha256(data).hexdigest())
+        self._remember(path, signature, Unit(path, self._digests[path][1], SourceFile(path, text), tree,
+                                             Names(tree, imports=imports), classes))
 
     def outline(self, path: str) -> tuple | None:
         """The file read without parsing (see `_outline`), kept while its stat signature holds."""
@@ -133,6 +161,14 @@ class Project:
             known = (signature, _outline(path))
             self._outlines[path] = known
         return known[1]
+
+    def shared_tree(self, path: str, text: str) -> ast.Module | None:
+        """The tree of `path` if it was parsed as a dependency from this very text (None: parse it). The linted
+        file and the dependency share it: nothing in an analysis writes to the tree."""
+        known = self._units.get(os.path.abspath(path))
+        if known is None or known[1] is None or known[0] != _signature(path) or known[1].source.text != text:
+            return None
+        return known[1].tree
 
     def refresh(self) -> None:
         """A new run: files may have appeared or gone since the last one (parsed files are checked by stat)."""

@@ -74,6 +74,8 @@ def parse_init_call(call: ast.Call, names: Names) -> InitOp | None:
 
 def _parse_library_call(call: ast.Call, qualname: str) -> InitOp | None:
     module, _, name = qualname.rpartition(".")
+    if module not in ("torch.nn.init", HF_INIT_MODULE) and qualname not in catalog.WRAPPERS:
+        return None  # most calls: decided before the label is spelled out
     label = _label(call.func)
     if module in ("torch.nn.init", HF_INIT_MODULE):
         real = catalog.DEPRECATED_INIT_ALIASES.get(name, name)

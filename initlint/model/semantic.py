@@ -359,7 +359,10 @@ class _ChainedParents:
             return parent if parent is not None else default
         home = self.program.home_of(node)
         if home is not self.program.model:
-            return home.node_index().parents.get(node, default)
+            parent = home.node_index().parents.get(node)
+            if parent is not None:
+                self.program.node_homes.setdefault(id(parent), home)  # walking up stays in that file
+                return parent
         return default
 
     def __contains__(self, node) -> bool:
