@@ -355,8 +355,8 @@ class _ChainedParents:
 
     def get(self, node, default=None):
         parent = self.own.get(node)
-        if parent is not None or node is self.tree:
-            return parent if parent is not None else default
+        if parent is not None or node is self.tree or isinstance(node, _SKIP):
+            return parent if parent is not None else default  # contexts and operators are shared singletons
         home = self.program.home_of(node)
         if home is not self.program.model:
             parent = home.node_index().parents.get(node)

@@ -177,6 +177,7 @@ class Walker:
             if owner is not None:
                 init = owner.methods["__init__"]
                 with self.at_home(owner.home, site):
+                    self._note_foreign(cls.node)
                     frame = Frame(env=self._bind_defaults(init), self_value=cls, owner=cls)
                     self.exec_body(init.body, frame)
             elif cls.catalog_base is None and cls.local_bases:
@@ -903,6 +904,7 @@ class Walker:
             if keyword.arg:
                 bound[keyword.arg] = self.eval(keyword.value, frame)
         with self.at_home(callee.home, call):
+            self._note_foreign(function)
             env = self._bind_defaults(function, skip_self=False)
             env.update(bound)
             child = Frame(env=env, self_value=self_value, owner=frame.owner, conditional=frame.conditional,
@@ -1002,6 +1004,7 @@ class Walker:
         partial_values = [self.eval(value, frame) for value in fn.partial_args]
         for node in nodes:
             with self.at_home(fn.home, call):
+                self._note_foreign(function)
                 env = self._bind_defaults(function, skip_self=False) if isinstance(function, ast.FunctionDef) else {}
                 if fn.bound_self is not None:
                     all_params = [a.arg for a in args.posonlyargs + args.args]
