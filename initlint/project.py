@@ -378,7 +378,8 @@ class Program:
         if home is None:
             return None
         if name in home.classes:
-            return home.classes[name]
+            klass = home.class_named(name)
+            return klass if klass is not None else Opaque(name)
         if name in home.functions:
             return Function(home.functions[name], home)
         if name in home.names.local_definitions:

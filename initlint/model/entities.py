@@ -278,6 +278,7 @@ class ClassModel:
     walked: bool = False
     analysed: bool = False
     uses_attention: bool = False
+    pending_bases: list = field(default_factory=list)  # imported bases not resolved yet (another file's class)
     _home: object = field(default=None, repr=False, compare=False)
 
     # The FileModel of the file defining the class, held weakly: rules cache values per model in weak-keyed

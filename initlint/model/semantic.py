@@ -113,6 +113,8 @@ class FileModel:
             klass.methods = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
             klass.home = self
             self.classes[node.name] = klass
+        # Another project file's classes resolve their imported bases only when the analysis uses them.
+        deferred = self.unit is not None
         for klass in self.classes.values():
             for base in klass.base_names:
                 short = torch_nn_name(base)
@@ -122,19 +124,46 @@ class FileModel:
                     klass.local_bases.append(self.classes[base[8:]])
                 elif base == "object":
                     continue
-                elif (resolved := self._resolve_base(base)) is not None:
-                    if isinstance(resolved, ClassModel) and resolved is not klass:
-                        klass.local_bases.append(resolved)  # a module class from another project file
+                elif deferred and base != "?":
+                    klass.pending_bases.append(base)
                 else:
-                    klass.has_unknown_base = True
+                    self._add_base(klass, base)
         for klass in self.classes.values():
             if klass.catalog_base is None:
                 inherited = _inherited_catalog_base(klass, set())
                 if inherited:
                     klass.catalog_base = inherited
         # Keep only classes that can be modules: a torch base, a local module base, or an unknown base.
-        self.classes = {name: k for name, k in self.classes.items()
-                        if k.catalog_base is not None or k.has_unknown_base or _has_module_ancestor(k, set())}
+        self.classes = {name: k for name, k in self.classes.items() if _may_be_module(k)}
+
+    def _add_base(self, klass: ClassModel, base: str) -> None:
+        resolved = self._resolve_base(base)
+        if resolved is None:
+            klass.has_unknown_base = True
+        elif isinstance(resolved, ClassModel) and resolved is not klass:
+            klass.local_bases.append(resolved)  # a module class from another project file
+
+    def class_named(self, name: str) -> ClassModel | None:
+        """A module class of this file, with its bases resolved (another file's classes resolve them late)."""
+        klass = self.classes.get(name)
+        if klass is None:
+            return None
+        self.ready(klass, set())
+        return klass if _may_be_module(klass) else None
+
+    def ready(self, klass: ClassModel, seen: set) -> None:
+        """Resolve the bases a class of another project file imports, and those of its bases, once."""
+        if id(klass) in seen:
+            return
+        seen.add(id(klass))
+        pending, klass.pending_bases = klass.pending_bases, []
+        for base in pending:
+            self._add_base(klass, base)
+        for base in klass.local_bases:
+            if base.home is not None:
+                base.home.ready(base, seen)
+        if pending and klass.catalog_base is None:
+            klass.catalog_base = _inherited_catalog_base(klass, set())
 
     def _resolve_base(self, base: str):
         """A base class from another project file (a ClassModel), a known non-module name, or None."""
@@ -415,6 +444,12 @@ def _inherited_catalog_base(klass: ClassModel, seen: set) -> str | None:
         if found:
             return found
     return None
+
+
+def _may_be_module(klass: ClassModel) -> bool:
+    """A torch base, a module base (here or in another file), an unknown base, or bases not resolved yet."""
+    return klass.catalog_base is not None or klass.has_unknown_base or bool(klass.pending_bases) \
+        or _has_module_ancestor(klass, set())
 
 
 def _has_module_ancestor(klass: ClassModel, seen: set) -> bool:

@@ -531,7 +531,7 @@ class Walker:
             return WrapperRef(qualname)
         if qualname.startswith("<local>."):
             local = qualname[len("<local>."):]
-            cls = self.home.classes.get(local)
+            cls = self.home.class_named(local)
             if cls is not None:
                 return ClassRef(local, cls)
             function = self.home.functions.get(local)
@@ -1253,7 +1253,7 @@ class Walker:
                 if self._node_is(node, short):
                     return True
                 continue
-            local = self.home.classes.get(qualname[8:]) if qualname.startswith("<local>.") \
+            local = self.home.class_named(qualname[8:]) if qualname.startswith("<local>.") \
                 else self._project_class(qualname)
             if qualname.startswith("<local>.") or local is not None:
                 name = local.name if local is not None else qualname[8:]
@@ -1282,7 +1282,7 @@ class Walker:
         if node.block is not None:
             klass = node.block
             return klass.catalog_base is not None and catalog.is_subclass(klass.catalog_base, short)
-        local = getattr(node, "layer_class", None) or self.home.classes.get(node.cls)
+        local = getattr(node, "layer_class", None) or self.home.class_named(node.cls)
         if local is not None and local.catalog_base is not None:
             return catalog.is_subclass(local.catalog_base, short)
         if node.kind == CONTAINER:
