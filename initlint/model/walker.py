@@ -132,6 +132,7 @@ class Walker:
         self.entry: ast.AST | None = None  # the call in the linted file through which other files' code runs
         self.foreign_steps = 0
         self._walking: set[int] = set()
+        self._calling: set[int] = set()  # functions being inlined now (a recursive call is not inlined again)
 
     def may_enter(self, home) -> bool:
         """Whether code of `home` may run: always for the linted file, within the budget for other files."""
@@ -883,7 +884,9 @@ class Walker:
         function = callee.function
         if frame.depth >= MAX_DEPTH or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
-        if not self.may_enter(callee.home):
+        if not self.may_enter(callee.home) or id(function) in self._calling:
+            # past the budget, or a recursive call (`unwrap_model(model.module)`): its effects are unseen, since
+            # running both arms of each undecidable `if` at every level would multiply the work
             self._unseen_writes(call, frame, None)
             return None
         bound: dict = {}
@@ -910,7 +913,11 @@ class Walker:
             child = Frame(env=env, self_value=self_value, owner=frame.owner, conditional=frame.conditional,
                           via="helper" if frame.via == "direct" else frame.via, dispatch=frame.dispatch,
                           depth=frame.depth + 1, guarded=frame.guarded, branches=frame.branches)
-            self.exec_body(function.body, child)
+            self._calling.add(id(function))
+            try:
+                self.exec_body(function.body, child)
+            finally:
+                self._calling.discard(id(function))
         if child.return_values:
             values = [v for v in child.return_values if v is not None]
             if len(values) == 1:
