@@ -207,17 +207,30 @@ class Project:
     # ----------------------------------------------------------------------------- modules
 
     def search_dirs(self, from_path: str) -> tuple[str, ...]:
-        """Where an absolute import in `from_path` is looked up: the roots, then the directory above the file's
-        top-level package (or, for a script outside any package, its own directory, as `python script.py` does)."""
+        """Where an absolute import in `from_path` is looked up: the configured roots, the nearest
+        `pyproject.toml`'s directory (and its `src/`), then the directory above the file's top-level package
+        (or, for a script outside any package, its own directory, as `python script.py` does)."""
         directory = os.path.dirname(os.path.abspath(from_path))
         found = self._search.get(directory)
         if found is None:
             top = directory
             while self._is_file(os.path.join(top, "__init__.py")) and os.path.dirname(top) != top:
                 top = os.path.dirname(top)
-            found = tuple(dict.fromkeys((*self.roots, top)))
+            found = tuple(dict.fromkeys((*self.roots, *self._pyproject_roots(directory), top)))
             self._search[directory] = found
         return found
+
+    def _pyproject_roots(self, directory: str) -> tuple[str, ...]:
+        """The directory of the nearest `pyproject.toml` above `directory`, and its `src/` if there is one."""
+        current = directory
+        while True:
+            if self._is_file(os.path.join(current, "pyproject.toml")):
+                source = os.path.join(current, "src")
+                return (current, source) if os.path.isdir(source) else (current,)
+            parent = os.path.dirname(current)
+            if parent == current:
+                return ()
+            current = parent
 
     def module_file(self, directories: tuple[str, ...], parts: tuple[str, ...]) -> str | None:
         """The file of module `parts` under one of `directories`; None when none has it or several do."""

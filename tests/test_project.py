@@ -400,3 +400,13 @@ def test_no_crash_claim_for_a_layer_behind_a_config_option(tmp_path):
         """,
     }
     assert lint_project(tmp_path, files, "model.py", "INI014") == []
+
+
+def test_the_nearest_pyproject_and_its_src_are_roots(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "src/lib/__init__.py": "",
+        "src/lib/init.py": "import torch\ndef weights_init(m):\n    torch.nn.init.zeros_(m.weight)\n",
+        "scripts/train.py": "from lib.init import weights_init\n",
+    })
+    assert isinstance(resolve(tmp_path, "scripts/train.py", "lib.init.weights_init", roots=()), Function)
