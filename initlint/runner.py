@@ -154,6 +154,7 @@ def lint_files(paths: list[str], settings: Settings | list[Settings], jobs: int 
     jobs = jobs or os.cpu_count() or 1
     per_path = settings if isinstance(settings, list) else [settings] * len(paths)
     results: list[Result] = []
+    tune_gc()
     if project:
         for roots in {tuple(s.src) for s in per_path}:
             project_of_roots(roots).refresh()
@@ -166,13 +167,22 @@ def lint_files(paths: list[str], settings: Settings | list[Settings], jobs: int 
         from concurrent.futures import ProcessPoolExecutor  # only large runs pay for importing multiprocessing
 
         chunk = max(1, min(32, len(paths) // (jobs * 8)))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=tune_gc) as pool:
             for index, result in enumerate(pool.map(lint_one, paths, per_path, [cache_dir] * len(paths),
                                                     [project] * len(paths), chunksize=chunk)):
                 results.append(result)
                 if progress:
                     progress(index + 1, len(paths))
     return route_results(results, per_path)
+
+
+def tune_gc() -> None:
+    """Collect cycles less often. An analysis allocates millions of short-lived AST and model objects while the
+    parsed files kept for project-wide analysis stay alive; with the default threshold the collector keeps
+    re-scanning them, which made a run about 40% slower (each analysis's cycles are still collected)."""
+    import gc
+
+    gc.set_threshold(100_000, 50, 50)
 
 
 def project_of_roots(roots: tuple[str, ...]):
