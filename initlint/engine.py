@@ -114,6 +114,7 @@ def _run_rules(source: SourceFile, tree: ast.Module, settings: Settings, project
             ))
     if dependencies is not None and program is not None:
         dependencies.update(program.dependencies)
+    model.release()
     unique = {(f.path, f.code, f.start, f.message): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)
 

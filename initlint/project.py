@@ -297,6 +297,12 @@ class Program:
         home.collect_definitions()
         return home
 
+    def release(self) -> None:
+        """Forget what this analysis reached (its files refer back to this program: a cycle otherwise)."""
+        for container in (self.homes, self.entries, self.node_entries, self.foreign_classes, self.node_homes,
+                          self._resolved, self._may):
+            container.clear()
+
     def is_foreign(self, home: "FileModel | None") -> bool:
         return home is not None and home is not self.model
 

@@ -165,6 +165,14 @@ class FileModel:
         if pending and klass.catalog_base is None:
             klass.catalog_base = _inherited_catalog_base(klass, set())
 
+    def release(self) -> None:
+        """Drop the references that make an analysis a cycle (rule caches, the program and its files), so it is
+        freed as soon as the findings are out, without waiting for the cycle collector."""
+        self.rule_cache.clear()
+        if self.program is not None:
+            self.program.release()
+            self.program = None
+
     def _resolve_base(self, base: str):
         """A base class from another project file (a ClassModel), a known non-module name, or None."""
         if self.program is None or base == "?" or base.startswith("<local>."):
