@@ -117,17 +117,26 @@ def build_program(path: str, data: dict) -> Program:
     return program
 
 
-def lint_notebook(path: str, text: str, settings: Settings | None = None):
-    """Findings for a notebook, each with `extra['cell']` and its row counted within that cell."""
+def lint_notebook(path: str, text: str, settings: Settings | None = None, project=None):
+    """Findings for a notebook, each with `extra['cell']` and its row counted within that cell. With a project,
+    what the notebook imports from the project's files is read there; a finding located in such a file is
+    reported at the notebook's use site (a notebook's own cell is where its author can act)."""
     settings = settings or Settings()
     data = read(text)
     program = build_program(path, data)
-    findings, errors = lint_source(path, program.text, settings)
+    findings, errors = lint_source(path, program.text, settings, project=project)
+    findings = [f for f in (f if f.path == path else _at_use_site(path, f) for f in findings) if f is not None]
     mapped = [m for m in (_to_cell(program, f) for f in findings) if m is not None]
     if settings.enabled(SYNTAX_ERROR_CODE, True):
         mapped += program.broken
     mapped.sort(key=lambda f: (f.extra.get("cell", 0), f.start.row, f.start.column, f.code))
     return mapped, errors
+
+
+def _at_use_site(path: str, finding: Finding) -> Finding | None:
+    from initlint.routing import use_site
+
+    return use_site(finding, path)
 
 
 def _to_cell(program: Program, finding: Finding) -> Finding | None:

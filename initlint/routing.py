@@ -55,6 +55,16 @@ def _suppressed(source, row: int, code: str) -> bool:
     return is_suppressed(source, row, code)
 
 
+def use_site(finding: Finding, path: str) -> Finding | None:
+    """The finding at the use site in the linted file `path` (None when it has none, or a noqa there)."""
+    fallback = finding.extra.get(_FALLBACK)
+    if not fallback:
+        return None
+    start, end = Position(*fallback["start"]), Position(*fallback["end"])
+    return Finding(finding.code, finding.name, fallback["message"], path, start, end, noqa_row=start.row,
+                   source_line=fallback["source_line"])
+
+
 def route(results: list, enabled=None) -> list:
     """Give each linted file the findings that belong to it. `results` are (path, findings, errors) in the
     order files were passed; `enabled(index, code)` says whether that file's settings select the rule."""
@@ -81,15 +91,13 @@ def route(results: list, enabled=None) -> list:
                 routed[target].append(replace(finding, path=results[target][0],
                                               extra={REACHED_FROM: finding.extra[REACHED_FROM]}))
             continue
-        fallback = finding.extra.get(_FALLBACK)
-        if not fallback:
+        local = use_site(finding, results[source_index][0])
+        if local is None:
             continue
-        start, end = Position(*fallback["start"]), Position(*fallback["end"])
-        key = (source_index, finding.code, start, fallback["message"])
+        key = (source_index, finding.code, local.start, local.message)
         if key in seen:
             continue
         seen.add(key)
-        routed[source_index].append(Finding(finding.code, finding.name, fallback["message"], results[source_index][0],
-                                            start, end, noqa_row=start.row, source_line=fallback["source_line"]))
+        routed[source_index].append(local)
     return [(path, sorted(findings, key=Finding.sort_key), errors)
             for (path, _old, errors), findings in zip(results, routed)]

@@ -109,7 +109,7 @@ def lint_text(path: str, text: str, settings: Settings, project: bool = True,
         from initlint.notebook import NotebookError, lint_notebook
 
         try:
-            return lint_notebook(path, text, settings)
+            return lint_notebook(path, text, settings, project_of(settings) if project else None)
         except NotebookError as exc:
             return [], [FileError(path, str(exc))]
     return lint_source(path, text, settings, project=project_of(settings) if project else None,

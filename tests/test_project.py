@@ -410,3 +410,16 @@ def test_the_nearest_pyproject_and_its_src_are_roots(tmp_path):
         "scripts/train.py": "from lib.init import weights_init\n",
     })
     assert isinstance(resolve(tmp_path, "scripts/train.py", "lib.init.weights_init", roots=()), Function)
+
+
+def test_a_notebook_reads_the_project_and_reports_at_its_cell(project, capsys):
+    root = project("package")
+    cells = [["import torch\n", "from mlpkg import Net\n", "from mlpkg.utils.init import weights_init"],
+             ["model = Net()\n", "model.apply(weights_init)"]]
+    notebook = {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                           "outputs": [], "source": source} for i, source in enumerate(cells)],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (root / "explore.ipynb").write_text(json.dumps(notebook))
+    code, [finding] = check(capsys, "explore.ipynb")
+    assert (code, finding["code"], finding["cell"], finding["location"]["row"]) == (1, "INI001", 2, 2)
+    assert finding["message"].endswith("(in mlpkg/utils/init.py:7)")
