@@ -133,6 +133,7 @@ class Walker:
         self.foreign_steps = 0
         self._walking: set[int] = set()
         self._calling: set[int] = set()  # functions being inlined now (a recursive call is not inlined again)
+        self._names_read: dict[int, tuple[str, ...]] = {}  # test expression -> the names it reads
 
     def may_enter(self, home) -> bool:
         """Whether code of `home` may run: always for the linted file, within the budget for other files."""
@@ -1097,10 +1098,14 @@ class Walker:
 
     def _mentions_bound(self, expr: ast.AST, frame: Frame) -> bool:
         """Whether the expression reads a name bound to a dispatched module, a parameter or its name."""
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Name) and node.id in frame.env:
-                value = frame.env[node.id]
-                if isinstance(value, (ModuleNode, ParamRef, StrVal)) or (frame.dispatch and node.id == frame.dispatch.param):
+        names = self._names_read.get(id(expr))
+        if names is None:  # the same test is evaluated once per dispatched module: its names are read once
+            names = self._names_read[id(expr)] = tuple({node.id: None for node in ast.walk(expr)
+                                                        if isinstance(node, ast.Name)})
+        for name in names:
+            if name in frame.env:
+                value = frame.env[name]
+                if isinstance(value, (ModuleNode, ParamRef, StrVal)) or (frame.dispatch and name == frame.dispatch.param):
                     return True
         return False
 

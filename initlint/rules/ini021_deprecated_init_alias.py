@@ -10,9 +10,17 @@ from initlint.rules.base import Rule, Violation
 _PREFIX = "torch.nn.init."
 
 
-def init_references(model, prefix: str = _PREFIX):
+def init_references(model, prefix: str = _PREFIX) -> list:
     """Every name expression (`nn.init.normal`, `init.normal`, `normal` from `from torch.nn.init import normal`)
-    that resolves to `torch.nn.init.<name>`, with the name."""
+    that resolves to `torch.nn.init.<name>`, with the name (computed once per file and prefix)."""
+    key = ("init_references", prefix)
+    found = model.rule_cache.get(key)
+    if found is None:
+        found = model.rule_cache[key] = list(_init_references(model, prefix))
+    return found
+
+
+def _init_references(model, prefix: str):
     from initlint.rules.ini026_inplace_on_leaf_parameter import nodes_of
 
     names = model.names
@@ -55,12 +63,20 @@ def _shadowed(model, name: ast.Name) -> bool:
                 every.append(arguments.kwarg)
             if any(a.arg == name.id for a in every):
                 return True
-            if not isinstance(parent, ast.Lambda):
-                for node in ast.walk(parent):
-                    if isinstance(node, ast.Name) and node.id == name.id and isinstance(node.ctx, ast.Store):
-                        return True
+            if not isinstance(parent, ast.Lambda) and name.id in _stored_names(model, parent):
+                return True
         parent = model.parents.get(parent)
     return False
+
+
+def _stored_names(model, function: ast.AST) -> frozenset:
+    """The names a function assigns anywhere in its body (one walk per function and file)."""
+    cache = model.rule_cache.setdefault("stored_names", {})
+    names = cache.get(id(function))
+    if names is None:
+        names = cache[id(function)] = frozenset(node.id for node in ast.walk(function)
+                                                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+    return names
 
 
 def rename_attribute_fix(model, node: ast.AST, new_name: str, message: str):
