@@ -344,6 +344,11 @@ class Program:
                 return None
             if path is not None:
                 return self._member(path, parts[split], depth)
+            for directory in directories if parts[:split] else ():
+                # a module that is missing now: the result depends on it staying missing (for the cache)
+                base = os.path.join(directory, *parts[:split])
+                self.dependencies.setdefault(base + ".py", None)
+                self.dependencies.setdefault(os.path.join(base, "__init__.py"), None)
         return None
 
     def _search(self, dotted: str, from_path: str) -> tuple[tuple[str, ...], tuple[str, ...], int]:

@@ -213,19 +213,15 @@ def test_catalogued_wrappers_are_never_read_from_a_project_copy(tmp_path):
 
 
 def test_an_unparseable_dependency_concludes_nothing(tmp_path, capsys, monkeypatch):
-    write(tmp_path, {
-        "pyproject.toml": "",
-        "broken.py": "def weights_init(m:\n",
-        "train.py": """\
-            import torch.nn as nn
-            from broken import weights_init
-            model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
-            model.apply(weights_init)
-        """,
-    })
+    weights_init = ("import torch.nn as nn\ndef weights_init(m):\n    if isinstance(m, nn.Linear):\n"
+                    "        nn.init.xavier_uniform_(m.weight)\n        nn.init.zeros_(m.bias)\n")
+    script = ("import torch.nn as nn\nfrom {} import weights_init\n"
+              "model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))\nmodel.apply(weights_init)\n")
+    write(tmp_path, {"pyproject.toml": "", "good.py": weights_init, "broken.py": weights_init + "def (:\n",
+                     "train_good.py": script.format("good"), "train_broken.py": script.format("broken")})
     monkeypatch.chdir(tmp_path)
-    code, findings = check(capsys, "train.py")
-    assert (code, findings) == (0, [])
+    assert [f["code"] for f in check(capsys, "train_good.py")[1]] == ["INI001"]
+    assert check(capsys, "train_broken.py") == (0, [])
 
 
 # ------------------------------------------------------------------------------------------ pre-filter
@@ -423,3 +419,28 @@ def test_a_notebook_reads_the_project_and_reports_at_its_cell(project, capsys):
     code, [finding] = check(capsys, "explore.ipynb")
     assert (code, finding["code"], finding["cell"], finding["location"]["row"]) == (1, "INI001", 2, 2)
     assert finding["message"].endswith("(in mlpkg/utils/init.py:7)")
+
+
+def test_a_module_created_later_invalidates_the_cache_entry(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "train.py": """\
+            import torch.nn as nn
+            from helpers import weights_init
+            model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+            model.apply(weights_init)
+        """,
+    })
+    monkeypatch.chdir(tmp_path)
+    args = ["check", "--output-format", "json", "--cache-dir", str(tmp_path / ".cache"), "train.py"]
+    assert main(args) == 0  # `helpers` does not exist: nothing is concluded
+    capsys.readouterr()
+    write(tmp_path, {"helpers.py": """\
+        import torch.nn as nn
+        def weights_init(m):
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+    """})
+    assert main(args) == 1
+    assert [f["code"] for f in json.loads(capsys.readouterr().out)] == ["INI001"]
