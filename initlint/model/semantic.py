@@ -337,17 +337,38 @@ class NodeIndex:
 
     @classmethod
     def of(cls, tree: ast.Module) -> "NodeIndex":
+        # One pre-order pass in field order (close to source order), written out flat: it runs over every node
+        # of every file, and only the fields that can hold child nodes are read (per node type, once).
         by_type: dict[type, list[ast.AST]] = {}
         parents: dict[ast.AST, ast.AST] = {}
-        for node, parent in _walk_with_parents(tree):
+        AST, skip, child_fields = ast.AST, _SKIP, _CHILD_FIELDS
+        stack: list[ast.AST] = [tree]
+        pop, push = stack.pop, stack.extend
+        while stack:
+            node = pop()
             kind = type(node)
             bucket = by_type.get(kind)
             if bucket is None:
                 by_type[kind] = [node]
             else:
                 bucket.append(node)
-            if parent is not None:
-                parents[node] = parent
+            fields = child_fields.get(kind)
+            if fields is None:
+                fields = child_fields[kind] = () if kind is ast.Constant else \
+                    tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)
+            children = []
+            for name in fields:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, AST) and not isinstance(item, skip):
+                            parents[item] = node
+                            children.append(item)
+                elif isinstance(value, AST) and not isinstance(value, skip):
+                    parents[value] = node
+                    children.append(value)
+            children.reverse()
+            push(children)
         # Pre-order already gives source order for most types; calls must be exactly ordered (bisect by line).
         for kind in (ast.Call, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom):
             nodes = by_type.get(kind)
@@ -413,26 +434,10 @@ class _ChainedParents:
 
 
 _SKIP = (ast.Load, ast.Store, ast.Del, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
-
-
-def _walk_with_parents(tree: ast.AST):
-    """Every node with its parent, faster than `ast.walk` (no generator per node, operators skipped)."""
-    AST = ast.AST
-    stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
-    pop = stack.pop
-    while stack:
-        node, parent = pop()
-        yield node, parent
-        children = []
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, AST) and not isinstance(item, _SKIP):
-                        children.append((item, node))
-            elif isinstance(value, AST) and not isinstance(value, _SKIP):
-                children.append((value, node))
-        stack.extend(reversed(children))  # pre-order in field order: close to source order
+# Fields that never hold a child node (names, numbers, flags, and the shared context/operator singletons).
+_SCALAR_FIELDS = frozenset({"ctx", "op", "id", "attr", "name", "arg", "module", "level", "asname", "kind",
+                            "type_comment", "conversion", "is_async", "simple"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _descendants(nodes: list[ModuleNode]):
