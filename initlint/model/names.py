@@ -47,6 +47,7 @@ class Names:
 
     def __init__(self, tree: ast.Module, imports: list[ast.stmt] | None = None) -> None:
         self.aliases: dict[str, str] = {}
+        self._memo: dict[int, tuple] = {}
         self.star_modules: list[str] = []
         self.local_definitions: set[str] = set()
         for node in tree.body:
@@ -73,7 +74,16 @@ class Names:
         self._star_unknown = any(not m.startswith(("torch", "keras", "tensorflow")) for m in self.star_modules)
 
     def qualname(self, expr: ast.AST | None) -> str | None:
-        """The dotted qualified name an expression refers to, or None when it is not a plain dotted name."""
+        """The dotted qualified name an expression refers to, or None when it is not a plain dotted name.
+        Remembered per expression: the walker and the rules ask about the same nodes many times."""
+        hit = self._memo.get(id(expr))
+        if hit is not None and hit[0] is expr:  # the node is held, so its id cannot name another node
+            return hit[1]
+        result = self._qualname(expr)
+        self._memo[id(expr)] = (expr, result)
+        return result
+
+    def _qualname(self, expr: ast.AST | None) -> str | None:
         parts: list[str] = []
         while isinstance(expr, ast.Attribute):
             parts.append(expr.attr)
