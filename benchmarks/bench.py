@@ -4,7 +4,8 @@
     python benchmarks/bench.py ../corpus/timm-1.0.31 ../corpus/torchvision-0.29.1 --runs 5 \
         --single ../corpus/timm-1.0.31/timm/models/resnet.py
 
-It fetches nothing. It times, as medians over --runs runs:
+It fetches nothing. It times, as medians over --runs rounds (every command once per round, so that the
+machine's noise falls on all of them alike):
   - baseline: one process that reads and `ast.parse`s every file (the issue's yardstick)
   - initlint check, cold (--no-cache), cold analysing each file alone (--single-file), and warm (cache filled
     by a first run)
@@ -56,6 +57,18 @@ def timed(command: list[str], runs: int, env=None, before=None) -> tuple[float, 
     return statistics.median(times), peak
 
 
+def interleaved(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
+    """Median wall time of each command, run in rounds (each command once per round), so that the machine's
+    slow and fast moments fall on every command alike and the ratios between them hold."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CHILD_ENV)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+")
@@ -68,35 +81,36 @@ def main() -> int:
     if args.jobs:
         initlint += ["--jobs", str(args.jobs)]
     cache = tempfile.mkdtemp(prefix="initlint-bench-")
-    rows = []
-    baseline, _ = timed([python, "-c", PARSE_ALL, *args.paths], args.runs)
-    rows.append(("ast.parse baseline (1 process)", baseline))
-    cold, peak = timed([*initlint, "--no-cache", *args.paths], args.runs)
-    rows.append(("initlint check, cold", cold))
-    rows.append(("initlint check --single-file, cold", timed([*initlint, "--no-cache", "--single-file", *args.paths],
-                                                             args.runs)[0]))
     subprocess.run([*initlint, "--cache-dir", cache, *args.paths], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=CHILD_ENV)
-    warm, _ = timed([*initlint, "--cache-dir", cache, *args.paths], args.runs)
-    rows.append(("initlint check, warm cache", warm))
+                   env=CHILD_ENV)  # fills the cache for the warm runs
+    commands = {
+        "ast.parse baseline (1 process)": [python, "-c", PARSE_ALL, *args.paths],
+        "initlint check, cold": [*initlint, "--no-cache", *args.paths],
+        "initlint check --single-file, cold": [*initlint, "--no-cache", "--single-file", *args.paths],
+        "initlint check, warm cache": [*initlint, "--cache-dir", cache, *args.paths],
+    }
     if shutil.which("ruff"):
-        rows.append(("ruff check --select ALL", timed(["ruff", "check", "--select", "ALL", "--exit-zero", "--no-cache",
-                                                        *args.paths], args.runs)[0]))
+        commands["ruff check --select ALL"] = ["ruff", "check", "--select", "ALL", "--exit-zero", "--no-cache",
+                                              *args.paths]
+    medians = interleaved(commands, args.runs)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if shutil.which("torchfix"):
-        rows.append(("torchfix (-j2)", timed(["torchfix", "--select", "ALL", "-j", "2", *args.paths], 1)[0]))
+        medians["torchfix (-j2)"] = timed(["torchfix", "--select", "ALL", "-j", "2", *args.paths], 1)[0]
     shutil.rmtree(cache, ignore_errors=True)
+    baseline = medians["ast.parse baseline (1 process)"]
     files = sum(1 for root in args.paths for _d, _s, fs in os.walk(root) for f in fs if f.endswith(".py"))
-    print(f"{files} files, median of {args.runs} runs, {os.cpu_count()} cores\n")
+    print(f"{files} files, median of {args.runs} interleaved runs, {os.cpu_count()} cores\n")
     print("| command | seconds | x baseline |\n|---|---|---|")
-    for name, seconds in rows:
+    for name, seconds in medians.items():
         print(f"| {name} | {seconds:.2f} | {seconds / baseline:.2f} |")
     print(f"\ninitlint peak RSS of a process: {peak / 1024:.0f} MB")
     if args.single:
-        single_base, _ = timed([python, "-c", PARSE_ALL, args.single], args.runs)
-        single, _ = timed([*initlint, "--no-cache", args.single], args.runs)
-        alone, _ = timed([*initlint, "--no-cache", "--single-file", args.single], args.runs)
-        print(f"\nsingle file {args.single}: initlint {single:.3f}s (--single-file {alone:.3f}s), read+parse "
-              f"process {single_base:.3f}s, ratio {single / single_base:.2f} ({alone / single_base:.2f})")
+        single = interleaved({"parse": [python, "-c", PARSE_ALL, args.single],
+                              "project": [*initlint, "--no-cache", args.single],
+                              "alone": [*initlint, "--no-cache", "--single-file", args.single]}, args.runs)
+        print(f"\nsingle file {args.single}: initlint {single['project']:.3f}s (--single-file "
+              f"{single['alone']:.3f}s), read+parse process {single['parse']:.3f}s, ratio "
+              f"{single['project'] / single['parse']:.2f} ({single['alone'] / single['parse']:.2f})")
     return 0
 
 
