@@ -58,19 +58,29 @@ def isinstance_tests(model, info: DispatchInfo) -> list[tuple[ast.Call, ast.expr
 
 def referenced_outside_isinstance(model, short: str, scopes: list[ast.AST]) -> bool:
     """Whether the scopes name torch.nn.<short> anywhere but in an isinstance test (so they may build one)."""
-    for scope in scopes:
+    return any(short in _referenced(model, scope) for scope in scopes)
+
+
+def _referenced(model, scope: ast.AST) -> frozenset:
+    """The torch.nn short names a scope refers to outside isinstance tests, and its string constants
+    (`getattr(nn, "GRU")`, `{"gru": "GRU"}`), read once per scope and file."""
+    cache = model.rule_cache.setdefault("ini033_referenced", {})
+    found = cache.get(id(scope))
+    if found is None:
         inside: set[int] = set()
-        for node in ast.walk(scope):
+        nodes = list(ast.walk(scope))
+        for node in nodes:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                     and node.func.id in ("isinstance", "issubclass") and len(node.args) == 2:
                 inside.update(id(n) for n in ast.walk(node.args[1]))
-        for node in ast.walk(scope):
+        names: set = set()
+        for node in nodes:
             if isinstance(node, (ast.Name, ast.Attribute)) and id(node) not in inside:
-                if short_name(model, model.names.qualname(node) or "") == short:
-                    return True
-            elif isinstance(node, ast.Constant) and node.value == short:
-                return True  # getattr(nn, "GRU"), {"gru": "GRU"} ...
-    return False
+                names.add(short_name(model, model.names.qualname(node) or ""))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names.add(node.value)
+        found = cache[id(scope)] = frozenset(names)
+    return found
 
 
 def model_scopes(model, info: DispatchInfo) -> list[ast.AST]:
@@ -101,8 +111,8 @@ def model_scopes(model, info: DispatchInfo) -> list[ast.AST]:
 
 def builds_dynamically(model) -> bool:
     """`getattr(nn, name)(...)`: layers whose class the file computes at run time."""
-    for node in ast.walk(model.tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" and node.args:
+    for node in model.calls:
+        if isinstance(node.func, ast.Name) and node.func.id == "getattr" and node.args:
             if (model.names.qualname(node.args[0]) or "") in ("torch.nn", "torch.nn.modules"):
                 return True
     return False
