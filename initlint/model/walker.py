@@ -134,6 +134,7 @@ class Walker:
         self._walking: set[int] = set()
         self._calling: set[int] = set()  # functions being inlined now (a recursive call is not inlined again)
         self._names_read: dict[int, tuple[str, ...]] = {}  # test expression -> the names it reads
+        self._memo: dict[tuple, object] = {}  # helper calls with plain arguments and no effect -> their result
 
     def may_enter(self, home) -> bool:
         """Whether code of `home` may run: always for the linted file, within the budget for other files."""
@@ -907,6 +908,13 @@ class Walker:
         for keyword in call.keywords:
             if keyword.arg:
                 bound[keyword.arg] = self.eval(keyword.value, frame)
+        # A helper called again with the same plain arguments (a layer-factory lookup such as
+        # `get_norm_act_layer("batchnorm", "relu")`) that touched nothing the first time gives the same answer.
+        key = _memo_key(function, bound, frame) if callee.bound_self is None and self_value is frame.self_value \
+            and "self" not in bound else None
+        if key is not None and key in self._memo:
+            return self._memo[key]
+        before = self._effects()
         with self.at_home(callee.home, call):
             self._note_foreign(function)
             env = self._bind_defaults(function, skip_self=False)
@@ -919,13 +927,22 @@ class Walker:
                 self.exec_body(function.body, child)
             finally:
                 self._calling.discard(id(function))
+        result = None
         if child.return_values:
             values = [v for v in child.return_values if v is not None]
             if len(values) == 1:
-                return values[0]
-            if values:
-                return self._choice(values, call)
-        return None
+                result = values[0]
+            elif values:
+                result = self._choice(values, call)
+        if key is not None and self._effects() == before and _plain(result):
+            self._memo[key] = result
+        return result
+
+    def _effects(self) -> tuple:
+        """How much the analysis has recorded: a call that changes none of it had no effect we model."""
+        model = self.model
+        return (len(model.events), len(model.wrapped_calls), len(model.init_ops_in_context), len(model.unguarded),
+                len(model.apply_calls), len(model.dispatches), len(model.param_loops))
 
     def _super_init(self, call: ast.Call, frame: Frame) -> None:
         owner = frame.self_value
@@ -1302,6 +1319,32 @@ class Walker:
         if node.kind in (ACTIVATION, TRANSPARENT, UNKNOWN):
             return node.cls == short
         return False
+
+
+def _plain(value) -> bool:
+    """A value that is the same whoever asks: nothing, a string, a class, an activation function."""
+    return value is None or isinstance(value, (StrVal, ClassRef)) or \
+        (isinstance(value, FuncRef) and value.function is None and value.activation is not None)
+
+
+def _memo_key(function: ast.AST, bound: dict, frame: Frame) -> tuple | None:
+    """A key for a call whose arguments are all plain values; None when one is not (a module, a list...)."""
+    if frame.dispatch is not None:
+        return None
+    parts: list = [id(function), frame.depth]
+    for name, value in sorted(bound.items()):
+        if value is None:
+            parts.append((name, None))
+        elif isinstance(value, StrVal):
+            parts.append((name, "s", value.value))
+        elif isinstance(value, ClassRef):
+            parts.append((name, "c", value.name, id(value.local), tuple(id(k) for k in value.keywords)))
+        elif isinstance(value, FuncRef) and value.function is None and value.activation is not None:
+            use = value.activation
+            parts.append((name, "a", use.spec.name, use.slope, use.label))
+        else:
+            return None
+    return tuple(parts)
 
 
 def _assignment_call(target: ast.AST, value: ast.expr) -> ast.Call:
