@@ -444,3 +444,34 @@ def test_a_module_created_later_invalidates_the_cache_entry(tmp_path, capsys, mo
     """})
     assert main(args) == 1
     assert [f["code"] for f in json.loads(capsys.readouterr().out)] == ["INI001"]
+
+
+def test_an_init_helper_with_a_scheme_argument_is_followed_per_call(tmp_path):
+    """`init_layer(m, scheme)` in another file: the branch the call's scheme selects is the init that happens."""
+    files = {
+        "initutils.py": """\
+            import torch.nn as nn
+            def init_layer(module, scheme):
+                if scheme == "kaiming":
+                    nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                elif scheme == "xavier":
+                    nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+        """,
+        "good.py": """\
+            import torch.nn as nn
+            from initutils import init_layer
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.out = nn.Linear(4, 2)
+                    init_layer(self.fc, "kaiming")
+                def forward(self, x):
+                    return self.out(nn.functional.relu(self.fc(x)))
+        """,
+    }
+    files["bad.py"] = files["good.py"].replace('"kaiming"', '"xavier"')
+    assert lint_project(tmp_path, files, "good.py", "INI001") == []
+    [finding] = lint_project(tmp_path, files, "bad.py", "INI001")
+    assert (finding.path.endswith("initutils.py"), finding.start.row) == (True, 6)
