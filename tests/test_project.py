@@ -325,6 +325,10 @@ def test_a_weight_norm_alias_in_another_file_is_understood(tmp_path):
     model = FileModel.build(SourceFile(str(tmp_path / "model.py"), text), ast.parse(text), Project((str(tmp_path),)))
     assert [(node.cls, node.wrapped) for node in model.all_nodes() if getattr(node, "wrapped", None)] == \
         [("Conv1d", "parametrizations.weight_norm")]
+    # and the init written after the wrap is reported where it is written, naming the file that wraps
+    [finding] = lint_project(tmp_path, files, "model.py", "INI030")
+    assert (finding.path.endswith("model.py"), finding.start.row) == (True, 7)
+    assert "conv.py:6)" in finding.message
 
 
 def test_hf_post_init_initializes_a_backbone_once(tmp_path):

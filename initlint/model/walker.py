@@ -717,6 +717,7 @@ class Walker:
             inner = self.eval(call.args[0], frame)
             if isinstance(inner, ModuleNode):
                 inner.wrapped = WRAPPERS[qualname]
+                inner.wrapped_at = len(inner.events)  # type: ignore[attr-defined]  # later events write after it
                 self.model.wrapped_calls.append((call, inner))
             return inner
         if qualname in ("functools.partial", "partial") and call.args:

@@ -3,8 +3,10 @@ from __future__ import annotations
 import ast
 
 from initlint.catalog import torch as catalog
+from initlint.model.entities import literal_value
+from initlint.routing import display
 from initlint.rules._structural import (
-    WrapSite, chain, effective_position, enclosing_function, is_subclass_name, isinstance_classes, line_of,
+    NOOP_KINDS, WrapSite, chain, effective_position, enclosing_function, is_subclass_name, isinstance_classes, line_of,
     method_owner, op_label, positive_branch_tests, runs_after, short_name, target_chain, unparse, wrap_sites,
     wrapped_layer_class,
 )
@@ -138,9 +140,10 @@ class Block(nn.Module):
 
     def check(self, model):
         sites = [s for s in wrap_sites(model) if s.noop]
-        if not sites:
-            return
         reported: set[int] = set()
+        if not sites:
+            yield from self._wrapped_in_other_files(model, {}, reported)
+            return
         self._specific: set[str] = set()
         for op in model.init_ops:
             target, _sliced = target_chain(op)
@@ -160,6 +163,7 @@ class Block(nn.Module):
         # Layers the model saw wrapped inline (`nn.Sequential(weight_norm(nn.Conv1d(...)), ...)`) and initialized
         # by a dispatch (`apply`, a modules() loop) that the AST matching above cannot tie to them.
         by_call = {id(s.call): s for s in sites}
+        yield from self._wrapped_in_other_files(model, by_call, reported)
         for call, node in model.wrapped_calls:
             site = by_call.get(id(call))
             if site is None:
@@ -174,6 +178,31 @@ class Block(nn.Module):
                 reported.add(id(event.op.node))
                 yield Violation(event.op.node, _message(event.op, f"`{node.display}.{site.param}`", site,
                                                         node.display or node.cls, quoted=True))
+
+    @staticmethod
+    def _wrapped_in_other_files(model, by_call: dict, reported: set):
+        """A module another project file wraps (`self.conv = weight_norm(nn.Conv1d(...))` in a block class) and
+        this analysis initializes afterwards: every event the walker recorded on it after the wrap."""
+        program = model.program
+        if program is None:
+            return
+        for call, node in model.wrapped_calls:
+            if id(call) in by_call or program.home_of(call) is model:
+                continue
+            kinds = {node.wrapped} & NOOP_KINDS
+            name = next((k.value for k in call.keywords if k.arg == "name"), call.args[1] if len(call.args) > 1 else None)
+            param = "weight" if name is None else literal_value(name)
+            if not kinds or not isinstance(param, str):
+                continue
+            site = WrapSite(call, kinds, param, None, None, call.args[0] if call.args else None, [])
+            where = f"({display(program.home_of(call).source.path)}:{line_of(call)})"
+            for event in node.events[getattr(node, "wrapped_at", 0):]:
+                if event.op is None or event.param != param or id(event.op.node) in reported \
+                        or event.via == "unseen":  # a call we could not read may not write it at all
+                    continue
+                reported.add(id(event.op.node))
+                message = _message(event.op, f"`{node.display}.{param}`", site, node.display or node.cls, quoted=True)
+                yield Violation(event.op.node, message.replace(f"(line {line_of(call)})", where, 1))
 
     # ------------------------------------------------------------------------------------------------
 
