@@ -59,6 +59,8 @@ class FileModel:
     # module-level weak dictionaries, so that a cached value referring back to the model cannot keep it alive.
     rule_cache: dict = field(default_factory=dict)
     hf_initialized: set = field(default_factory=set)  # ids of module nodes an HF `post_init()` has initialized
+    _readied: set = field(default_factory=set)  # another file's classes whose imported bases are resolved
+    _chained: object = None
 
     # ------------------------------------------------------------------------------------ build
 
@@ -146,10 +148,14 @@ class FileModel:
     def class_named(self, name: str) -> ClassModel | None:
         """A module class of this file, with its bases resolved (another file's classes resolve them late)."""
         klass = self.classes.get(name)
-        if klass is None:
-            return None
+        if klass is None or self.unit is None or name in self._readied:
+            return klass  # the linted file resolved its bases eagerly; another file's class once, on first use
+        self._readied.add(name)
         self.ready(klass, set())
-        return klass if _may_be_module(klass) else None
+        if not _may_be_module(klass):
+            del self.classes[name]  # its bases turned out not to be modules
+            return None
+        return klass
 
     def ready(self, klass: ClassModel, seen: set) -> None:
         """Resolve the bases a class of another project file imports, and those of its bases, once."""
@@ -169,6 +175,7 @@ class FileModel:
         """Drop the references that make an analysis a cycle (rule caches, the program and its files), so it is
         freed as soon as the findings are out, without waiting for the cycle collector."""
         self.rule_cache.clear()
+        self._chained = None
         if self.program is not None:
             self.program.release()
             self.program = None
@@ -265,7 +272,9 @@ class FileModel:
         program = self.program
         if program is None or program.model is not self or len(program.homes) < 2:
             return self.node_index().parents
-        return _ChainedParents(self, program)
+        if self._chained is None:
+            self._chained = _ChainedParents(self, program)  # it reads the program's files as they grow
+        return self._chained
 
     def enclosing(self, node: ast.AST, kinds: tuple[type, ...]) -> ast.AST | None:
         parent = self.parents.get(node)
