@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 from dataclasses import dataclass, field
+from typing import Callable
 
 from initlint.catalog import torch as catalog
 from initlint.model import walker as _walker_module
@@ -702,25 +703,23 @@ unparse = _unparse
 # ------------------------------------------------------------------------------ class-name and type tests
 
 def classname_names(model, holder: ast.AST, param: str) -> set[str]:
-    """Local names holding the module's class name: `classname = m.__class__.__name__`."""
+    """Local names holding the module's class name: `classname = m.__class__.__name__` (and names copied from
+    one of those, in line order)."""
     out: set[str] = set()
-    if isinstance(holder, ast.Lambda):
-        return out
-    for node in ast.walk(holder):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and is_classname_expr(node.value, param, out):
-            out.add(node.targets[0].id)
-    return out
+    return _names_assigned(holder, lambda value: is_classname_expr(value, param, out), out)
 
 
 def type_names(model, holder: ast.AST, param: str) -> set[str]:
     """Local names holding the module's class: `t = type(m)`, `cls = m.__class__`."""
-    out: set[str] = set()
+    return _names_assigned(holder, lambda value: is_type_expr(value, param, set()), set())
+
+
+def _names_assigned(holder: ast.AST, holds: Callable[[ast.expr], bool], out: set[str]) -> set[str]:
+    """The simple names that `holder`'s assignments bind to a value `holds` accepts, added to `out`."""
     if isinstance(holder, ast.Lambda):
         return out
-    for node in ast.walk(holder):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and is_type_expr(node.value, param, set()):
+    for node in _assignments(holder):
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and holds(node.value):
             out.add(node.targets[0].id)
     return out
 
