@@ -90,7 +90,9 @@ def test_fix_edits_the_init_function_file_only(project, capsys):
     train_before = (root / "train.py").read_text()
     assert main(["fix", "--no-cache", "--unsafe-fixes", "."]) == 0
     capsys.readouterr()
-    assert "nn.init.kaiming_uniform_(m.weight, nonlinearity=\"relu\")" in (root / "mlpkg/utils/init.py").read_text()
+    expected = (PROJECTS / "package/mlpkg/utils/init.py").read_text().replace(
+        "nn.init.xavier_uniform_(m.weight)", 'nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")')
+    assert (root / "mlpkg/utils/init.py").read_text() == expected
     assert (root / "train.py").read_text() == train_before
     assert check(capsys, ".") == (0, [])
 
@@ -329,6 +331,10 @@ def test_a_weight_norm_alias_in_another_file_is_understood(tmp_path):
     [finding] = lint_project(tmp_path, files, "model.py", "INI030")
     assert (finding.path.endswith("model.py"), finding.start.row) == (True, 7)
     assert "conv.py:6)" in finding.message
+    # a call we cannot read (`unknown_helper`) may not write the weight at all: nothing is concluded from it
+    files["model.py"] = files["model.py"].replace("nn.init.normal_(self.pos.conv.weight, std=0.02)",
+                                                  "unknown_helper(self.pos.conv)")
+    assert lint_project(tmp_path, files, "model.py", "INI030") == []
 
 
 def test_hf_post_init_initializes_a_backbone_once(tmp_path):
