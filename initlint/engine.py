@@ -21,7 +21,17 @@ _FILE_NOQA_RE = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
 
 
 _FRAMEWORK_WORDS = ("torch", "keras", "tensorflow", "import *")
-_INIT_WORDS = ("init", "_(", "selu", "SELU", "apply(", "Lazy", "initializer")
+# Init vocabulary: an `init` name or an in-place `x_(` call other than the `__init__` (and `__call__(`) every
+# class has; SELU; `apply(`; lazy layers; `.data`; and what a tensor assigned to a parameter needs (INI027):
+# a registered parameter, `setattr`, or an assignment to a `weight`/`bias` attribute.
+_INIT_WORDS = ("selu", "SELU", "apply(", "Lazy", ".data", "Parameter", "setattr(", "reset_parameters")
+_PARAMETER_ASSIGNMENT = re.compile(r"\.\w*(?:weight|bias)\w*\s*=(?!=)")
+
+
+def _has_init_vocabulary(text: str) -> bool:
+    # str.count runs at C speed; each `__init__` holds one "init" and each dunder call one "__(".
+    return text.count("init") > text.count("__init__") or text.count("_(") > text.count("__(") \
+        or any(word in text for word in _INIT_WORDS) or _PARAMETER_ASSIGNMENT.search(text) is not None
 
 
 # Rules about a framework default need no init vocabulary, only the activation they judge.
@@ -34,17 +44,17 @@ _PROJECT_WORDS = (".apply(", "named_apply(", "reset_parameters(", "init_weights(
 
 def might_matter(text: str, settings: Settings | None = None, project: bool = False) -> bool:
     """Cheap pre-filter: a file needs a framework (or a star import that may bring one) and some init
-    vocabulary (an `init` name, an in-place `x_(` call, SELU, `apply(`) to have findings; with project-wide
-    analysis, a call that inits modules built elsewhere (`model.apply(weights_init)`) is enough."""
+    vocabulary (an `init` name other than `__init__`, an in-place `x_(` call, SELU, `apply(`) to have findings;
+    with project-wide analysis, a call that inits modules built elsewhere (`model.apply(weights_init)`) is
+    enough."""
     if not any(word in text for word in _FRAMEWORK_WORDS):
         return project and "import" in text and any(word in text for word in _PROJECT_WORDS)
-    words = _INIT_WORDS
+    if _has_init_vocabulary(text):
+        return True
     if settings is not None:
         for code, extra in _OPT_IN_WORDS.items():
-            if settings.enabled(code, False):
-                words = words + extra
-    if any(word in text for word in words):
-        return True
+            if settings.enabled(code, False) and any(word in text for word in extra):
+                return True
     # Keras configures activations and initializers by keyword: `Dense(4, activation="ReLU")`.
     return ("keras" in text or "tensorflow" in text) and "activation" in text
 

@@ -9,6 +9,7 @@ import ast
 
 from initlint.findings import Edit, Fix, Position
 from initlint.model.semantic import FileModel
+from initlint.model.syntax import walk
 
 _FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -248,7 +249,7 @@ def bound_locally(model: FileModel, node: ast.AST, name: str) -> bool:
             [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
         if any(a.arg == name for a in every):
             return True
-        for inner in ast.walk(function):
+        for inner in walk(function):
             if isinstance(inner, ast.Name) and inner.id == name and isinstance(inner.ctx, ast.Store) \
                     or isinstance(inner, (*_FUNCTION_TYPES, ast.ClassDef)) and inner.name == name and inner is not function \
                     or isinstance(inner, (ast.Import, ast.ImportFrom)) \

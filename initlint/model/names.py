@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 
 from initlint.catalog import torch as catalog
+from initlint.model.syntax import walk
 
 # What the conventional short names mean when a star import may have brought them.
 CONVENTIONAL_ALIASES = {
@@ -53,7 +54,7 @@ class Names:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.local_definitions.add(node.name)
-        for node in imports if imports is not None else ast.walk(tree):
+        for node in imports if imports is not None else walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

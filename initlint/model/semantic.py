@@ -24,6 +24,7 @@ from initlint.model.flow import FlowAnalysis
 from initlint.model.initops import parse_init_call
 from initlint.model.keras import KerasModel, build_keras, mentions_keras
 from initlint.model.names import Names, torch_nn_name
+from initlint.model.syntax import CHILD_FIELDS, SKIP, child_fields
 from initlint.model.walker import Frame, Walker
 from initlint.source import SourceFile
 
@@ -350,7 +351,7 @@ class NodeIndex:
         # of every file, and only the fields that can hold child nodes are read (per node type, once).
         by_type: dict[type, list[ast.AST]] = {}
         parents: dict[ast.AST, ast.AST] = {}
-        AST, skip, child_fields = ast.AST, _SKIP, _CHILD_FIELDS
+        AST, skip, known = ast.AST, SKIP, CHILD_FIELDS
         stack: list[ast.AST] = [tree]
         pop, push = stack.pop, stack.extend
         while stack:
@@ -361,10 +362,9 @@ class NodeIndex:
                 by_type[kind] = [node]
             else:
                 bucket.append(node)
-            fields = child_fields.get(kind)
+            fields = known.get(kind)
             if fields is None:
-                fields = child_fields[kind] = () if kind is ast.Constant else \
-                    tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)
+                fields = child_fields(kind)
             children = []
             for name in fields:
                 value = getattr(node, name, None)
@@ -422,7 +422,7 @@ class _ChainedParents:
 
     def get(self, node, default=None):
         parent = self.own.get(node)
-        if parent is not None or node is self.tree or isinstance(node, _SKIP):
+        if parent is not None or node is self.tree or isinstance(node, SKIP):
             return parent if parent is not None else default  # contexts and operators are shared singletons
         home = self.program.home_of(node)
         if home is not self.program.model:
@@ -442,11 +442,6 @@ class _ChainedParents:
         return parent
 
 
-_SKIP = (ast.Load, ast.Store, ast.Del, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
-# Fields that never hold a child node (names, numbers, flags, and the shared context/operator singletons).
-_SCALAR_FIELDS = frozenset({"ctx", "op", "id", "attr", "name", "arg", "module", "level", "asname", "kind",
-                            "type_comment", "conversion", "is_async", "simple"})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _descendants(nodes: list[ModuleNode]):

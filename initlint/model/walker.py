@@ -22,6 +22,7 @@ from initlint.model.entities import (
 )
 from initlint.model.initops import parse_init_call, split_param_target, strip_data
 from initlint.model.names import torch_nn_name
+from initlint.model.syntax import walk
 
 if TYPE_CHECKING:
     from initlint.model.semantic import FileModel
@@ -1118,7 +1119,7 @@ class Walker:
         """Whether the expression reads a name bound to a dispatched module, a parameter or its name."""
         names = self._names_read.get(id(expr))
         if names is None:  # the same test is evaluated once per dispatched module: its names are read once
-            names = self._names_read[id(expr)] = tuple({node.id: None for node in ast.walk(expr)
+            names = self._names_read[id(expr)] = tuple({node.id: None for node in walk(expr)
                                                         if isinstance(node, ast.Name)})
         for name in names:
             if name in frame.env:
@@ -1400,6 +1401,6 @@ def _target_name(target: ast.expr, named: bool) -> str | None:
 
 def iter_calls(body: Iterable[ast.AST]) -> Iterable[ast.Call]:
     for statement in body:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Call):
                 yield node

@@ -20,6 +20,7 @@ from initlint.model.entities import ACTIVATION, BLOCK, CONTAINER, LAYER, TRANSPA
 from initlint.model.initops import parse_init_call, strip_data
 from initlint.model.names import torch_nn_name
 from initlint.model.walker import MAYBE, Frame, Walker
+from initlint.model.syntax import walk
 
 # The walker's marker for "this test is not one I evaluate" (private to it; absent, nothing compares equal).
 _NotHandled = getattr(_walker_module, "_NotHandled", object())
@@ -293,7 +294,7 @@ def local_def(model, name: str, context: ast.AST) -> ast.AST | None:
     """A function named `name` visible from `context`: nested in an enclosing function, or at module level."""
     scope = model.enclosing(context, (ast.FunctionDef, ast.AsyncFunctionDef))
     while scope is not None:
-        for node in ast.walk(scope):
+        for node in walk(scope):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name and node is not scope \
                     and model.enclosing(node, (ast.FunctionDef, ast.AsyncFunctionDef)) is scope:
                 return node
@@ -475,11 +476,11 @@ def _walker(model) -> Walker:
 
 @functools.lru_cache(maxsize=1024)
 def _assignments(holder: ast.AST) -> tuple[ast.Assign, ...]:
-    return tuple(sorted((n for n in ast.walk(holder) if isinstance(n, ast.Assign)), key=lambda n: n.lineno))
+    return tuple(sorted((n for n in walk(holder) if isinstance(n, ast.Assign)), key=lambda n: n.lineno))
 
 
 def _has_init_call(model, expr: ast.AST) -> bool:
-    return any(isinstance(n, ast.Call) and parse_init_call(n, model.names) is not None for n in ast.walk(expr))
+    return any(isinstance(n, ast.Call) and parse_init_call(n, model.names) is not None for n in walk(expr))
 
 
 def site_frame(model, site: Site, node: ModuleNode, upto: ast.AST) -> Frame:
@@ -514,7 +515,7 @@ _SAFE_CALLS = ("type", "getattr", "str", "len", "hasattr", "isinstance")
 
 
 def _has_other_calls(expr: ast.AST) -> bool:
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name) and node.func.id in _SAFE_CALLS:
                 continue
@@ -604,7 +605,7 @@ def _class_stores(node: ast.ClassDef) -> tuple[frozenset, bool]:
     anything = False
     class_targets = {id(t) for statement in node.body if isinstance(statement, (ast.Assign, ast.AnnAssign))
                      for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])}
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
             names.add(sub.attr)
         elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
@@ -852,7 +853,7 @@ def name_check(test: ast.expr, param: str, names: set[str]) -> NameCheck | None:
 def name_checks_in(test: ast.expr, param: str, names: set[str]) -> list[NameCheck]:
     """Every class-name check inside a test (through `and`/`or`/`not`)."""
     out = []
-    for node in ast.walk(test):
+    for node in walk(test):
         check = name_check(node, param, names) if isinstance(node, (ast.Compare, ast.Call)) else None
         if check is not None and not any(c.node is node for c in out):
             out.append(check)

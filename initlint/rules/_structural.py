@@ -15,6 +15,7 @@ from initlint.catalog import torch as catalog
 from initlint.model.entities import Dispatch, InitOp, ModuleNode, literal_value
 from initlint.model.names import torch_nn_name
 from initlint.model.semantic import FileModel
+from initlint.model.syntax import walk
 
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
@@ -98,7 +99,7 @@ def positive_branch_tests(model: FileModel, node: ast.AST, stop: ast.AST | None 
 def isinstance_classes(model: FileModel, test: ast.AST, subject: str) -> list[tuple[ast.Call, list[str]]]:
     """`isinstance(subject, X)` calls in an expression, each with the qualified names it tests."""
     out = []
-    for node in ast.walk(test):
+    for node in walk(test):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance" \
                 and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == subject:
             classes = node.args[1].elts if isinstance(node.args[1], (ast.Tuple, ast.List)) else [node.args[1]]
@@ -155,7 +156,7 @@ def unparse(node: ast.AST, limit: int = 60) -> str:
 def self_method_calls(function: ast.AST, method: str) -> list[int]:
     """Lines where `function` calls `self.<method>(...)`."""
     lines = []
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method \
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == "self":
             lines.append(node.lineno)
@@ -163,7 +164,7 @@ def self_method_calls(function: ast.AST, method: str) -> list[int]:
 
 
 def super_init_line(function: ast.AST) -> int | None:
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__" \
                 and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name) \
                 and node.func.value.func.id == "super":
@@ -230,7 +231,7 @@ def nodes_of(model: FileModel, kind: type) -> list[ast.AST]:
 def local_assignments(function: ast.AST, name: str) -> list[ast.expr]:
     """Values assigned to a plain name in a function (tuple unpacking of tuple literals included)."""
     out: list[ast.expr] = []
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name) and target.id == name:
@@ -261,7 +262,7 @@ def resolve_local(function: ast.AST | None, expr: ast.expr | None) -> ast.expr |
 def ops_in(model: FileModel, root: ast.AST) -> list[InitOp]:
     """The file's init ops that lie inside `root`, in source order."""
     lo, hi = getattr(root, "lineno", 0), getattr(root, "end_lineno", 10 ** 9)
-    inside = {id(n) for n in ast.walk(root)}
+    inside = {id(n) for n in walk(root)}
     return [op for op in model.init_ops if lo <= op.node.lineno <= hi and id(op.node) in inside]
 
 

@@ -5,6 +5,7 @@ import ast
 from initlint.model.initops import split_param_target
 from initlint.fixes import UNSAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 BIAS_NAMES = ("bias",)
 
@@ -138,7 +139,7 @@ for name, p in net.named_parameters():
                 or not isinstance(loop.iter.func, ast.Attribute) \
                 or loop.iter.func.attr not in ("parameters", "named_parameters"):
             return None
-        loop_names = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        loop_names = {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
         if op.target.id not in loop_names:
             return None
         builder = FixBuilder(model)

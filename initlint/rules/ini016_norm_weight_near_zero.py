@@ -8,6 +8,7 @@ from initlint.model.names import torch_nn_name
 from initlint.rules._shared import describe_layers, final_weight_inits, init_arg, is_keras
 from initlint.fixes import UNSAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 
 class NormWeightNearZero(Rule):
@@ -155,7 +156,7 @@ def _contains(body: list, node) -> bool:
 
 
 def _norm_test(model, test, name: str) -> str | None:
-    for node in ast.walk(test):
+    for node in walk(test):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance" \
                 and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == name:
             classes = node.args[1].elts if isinstance(node.args[1], (ast.Tuple, ast.List)) else [node.args[1]]

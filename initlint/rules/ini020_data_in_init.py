@@ -18,6 +18,7 @@ from initlint.rules.ini026_inplace_on_leaf_parameter import (
     short,
     strip_subscripts,
 )
+from initlint.model.syntax import walk
 
 # Tensor methods that are an initialization wherever they appear (random or constant fills).
 _FILL_METHODS = frozenset(catalog.INPLACE_TENSOR_INITS) - {"copy_"}
@@ -203,9 +204,8 @@ def soft_update(target, source, tau):
                     continue
                 violation = report(data, _method_message(node, _without_data(node.func.value)))
             # an init function taken as an argument: `def normal_init(m, normal_func=nn.init.normal_)`
-            elif node.args and _init_function_parameter(model, node):
-                data = data_node(node.args[0])
-                if data is None or not index.is_param(strip_subscripts(data.value)[0], node):
+            elif node.args and (data := data_node(node.args[0])) is not None and _init_function_parameter(model, node):
+                if not index.is_param(strip_subscripts(data.value)[0], node):
                     continue
                 violation = report(data, f"`{short(node)}` passes `.data` to an `nn.init` function (the default of "
                                          f"`{node.func.id}`), which already writes under `torch.no_grad()`; `.data` "
@@ -297,7 +297,7 @@ def _no_grad_spelling(model) -> str | None:
 def _multiline_string(statement: ast.stmt) -> bool:
     """A string literal over several lines, whose text re-indenting would change."""
     return any(isinstance(node, (ast.Constant, ast.JoinedStr)) and (node.end_lineno or node.lineno) != node.lineno
-               for node in ast.walk(statement))
+               for node in walk(statement))
 
 
 def _argument_fix(model, op, data: ast.Attribute):
@@ -397,7 +397,7 @@ def _local_plain_tensor(model, tensor: ast.expr, at: ast.AST) -> bool:
     if not isinstance(tensor, ast.Name):
         return False
     function = model.enclosing(at, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) or model.tree
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == tensor.id for t in node.targets):
             if isinstance(node.value, ast.Call) and (model.names.qualname(node.value.func) or "") in TENSOR_FACTORIES:
                 return True

@@ -6,6 +6,7 @@ from initlint.catalog import torch as catalog
 from initlint.findings import Edit, Position
 from initlint.fixes import SAFE, FixBuilder
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _PREFIX = "torch.nn.init."
 
@@ -74,7 +75,7 @@ def _stored_names(model, function: ast.AST) -> frozenset:
     cache = model.rule_cache.setdefault("stored_names", {})
     names = cache.get(id(function))
     if names is None:
-        names = cache[id(function)] = frozenset(node.id for node in ast.walk(function)
+        names = cache[id(function)] = frozenset(node.id for node in walk(function)
                                                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
     return names
 

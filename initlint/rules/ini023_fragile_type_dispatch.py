@@ -7,6 +7,7 @@ from initlint.fixes import UNSAFE, FixBuilder
 from initlint.model.entities import BLOCK, LAYER, UNKNOWN, ModuleNode
 from initlint.rules import _dispatch as d
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _HOLDS_LINEAR = ("MultiheadAttention", "Transformer", "TransformerEncoderLayer", "TransformerDecoderLayer",
                  "TransformerEncoder", "TransformerDecoder")
@@ -171,7 +172,7 @@ class Block(nn.Module):
                         message, wrong = found
                         done.add(id(check.node))
                         yield Violation(check.node, message, _name_fix(model, site, check, wrong))
-                for compare in ast.walk(test):
+                for compare in walk(test):
                     if id(compare) in done or not isinstance(compare, ast.Compare):
                         continue
                     classes = _type_test(model, compare, variable, types)
@@ -366,7 +367,7 @@ def _holders(model):
 
 def _tests(model, holder):
     """`if` / `elif` / conditional-expression tests that run as part of the holder's body."""
-    for node in ast.walk(holder):
+    for node in walk(holder):
         if isinstance(node, (ast.If, ast.IfExp, ast.While)) and d.inside(model, node, holder):
             yield node.test
 

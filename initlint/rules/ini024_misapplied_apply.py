@@ -6,6 +6,7 @@ from initlint.fixes import SAFE, FixBuilder
 from initlint.model.entities import UNKNOWN, ModuleNode
 from initlint.rules import _dispatch as d
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 # torch functions whose result is a tensor
 _TENSOR_FACTORIES = frozenset({
@@ -255,7 +256,7 @@ def _required_positional(function) -> list[str]:
 
 
 def _is_generator(function) -> bool:
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, (ast.Yield, ast.YieldFrom)) and not _nested(function, node):
             return True
     return False
@@ -263,16 +264,16 @@ def _is_generator(function) -> bool:
 
 def _nested(function, node) -> bool:
     """Whether `node` sits inside a def/lambda nested in `function` (found by a second walk, no parent map)."""
-    for inner in ast.walk(function):
+    for inner in walk(function):
         if inner is not function and isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            if any(n is node for n in ast.walk(inner)):
+            if any(n is node for n in walk(inner)):
                 return True
     return False
 
 
 def _return_values(function) -> list[ast.expr]:
     out = []
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Return) and node.value is not None and not _nested(function, node):
             if isinstance(node.value, ast.Constant) and node.value.value is None:
                 continue
@@ -303,7 +304,7 @@ def _module_receiver(model, call, receiver) -> bool:
 def _init_like(model, function) -> bool:
     """The function does init work: an nn.init call, an in-place init, or a `.weight`/`.bias` access."""
     for op in model.init_ops:
-        if any(n is op.node for n in ast.walk(function)):
+        if any(n is op.node for n in walk(function)):
             return True
     return False
 
@@ -331,10 +332,10 @@ def _tensor_evidence(model, expr, context, depth: int) -> str | None:
         function = d.enclosing_function(model, context)
         if function is None or isinstance(function, ast.Lambda):
             return None
-        values = [n.value for n in ast.walk(function) if isinstance(n, ast.Assign) and len(n.targets) == 1
+        values = [n.value for n in walk(function) if isinstance(n, ast.Assign) and len(n.targets) == 1
                   and isinstance(n.targets[0], ast.Name) and n.targets[0].id == expr.id]
         if any(isinstance(n, (ast.AugAssign, ast.AnnAssign, ast.For, ast.With)) and _binds(n, expr.id)
-               for n in ast.walk(function)):
+               for n in walk(function)):
             return None
         if len(values) != 1:
             return None
@@ -352,7 +353,7 @@ def _binds(node, name: str) -> bool:
         targets = [node.target]
     elif isinstance(node, ast.With):
         targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
-    return any(isinstance(t, ast.Name) and t.id == name for target in targets for t in ast.walk(target))
+    return any(isinstance(t, ast.Name) and t.id == name for target in targets for t in walk(target))
 
 
 def _self_module(model, expr, context) -> ModuleNode | None:

@@ -6,6 +6,7 @@ from initlint.model.entities import ModuleNode
 from initlint.model.initops import split_param_target, strip_data
 from initlint.rules import _dispatch as d
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _FORWARD_METHODS = ("forward",)
 _KERAS_CALL = "call"
@@ -190,7 +191,7 @@ class Net(nn.Module):
                 continue
             if self._behind_state_flag(model, call, method):
                 continue
-            source = next((n for n in ast.walk(call.args[0]) if isinstance(n, ast.Call) and _draws(model, n)), None)
+            source = next((n for n in walk(call.args[0]) if isinstance(n, ast.Call) and _draws(model, n)), None)
             if source is None:
                 continue
             yield Violation(call, f"`{d.unparse(call)[:70]}` in `{klass_node.name}.call` redraws "
@@ -213,7 +214,7 @@ class Net(nn.Module):
         if conditions is None or conditions == d.GUARD_TRY:
             return True
         for test, _ in conditions:
-            for sub in ast.walk(test):
+            for sub in walk(test):
                 if isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name) and sub.value.id == "self":
                     return True
                 if isinstance(sub, ast.Name) and "init" in sub.id.lower():

@@ -8,6 +8,7 @@ from initlint.rules.base import Rule, Violation
 from initlint.rules.ini026_inplace_on_leaf_parameter import (
     NEW_TENSOR_METHODS, TENSOR_FACTORIES, ParamIndex, nodes_of, param_index, is_param_name, is_parameter_call, short,
 )
+from initlint.model.syntax import walk
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _MODULE_ITERATORS = ("modules", "children", "named_modules", "named_children")
@@ -176,7 +177,7 @@ def tie(decoder, encoder):
         parent = model.parents.get(stmt)
         while parent is not None and parent is not function:
             if isinstance(parent, ast.If):
-                for call in ast.walk(parent.test):
+                for call in walk(parent.test):
                     if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "isinstance" \
                             and len(call.args) == 2 and ast.unparse(call.args[0]) == text:
                         classes = call.args[1].elts if isinstance(call.args[1], ast.Tuple) else [call.args[1]]
@@ -185,7 +186,7 @@ def tie(decoder, encoder):
                             return f"`{text}` (`{'`/`'.join(layers)}`, by the `isinstance` test)"
             parent = model.parents.get(parent)
         # `x = nn.Linear(...)` in the same function, or `self.x = nn.Linear(...)` in the class
-        for node in ast.walk(function):
+        for node in walk(function):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
                     and any(ast.unparse(t) == text for t in node.targets):
                 layer = torch_nn_name(model.names.qualname(node.value.func))
@@ -221,7 +222,7 @@ def _plain_tensor(model, expr: ast.expr) -> bool:
 
 
 def _deleted_before(function: ast.AST, name: str, stmt: ast.AST) -> bool:
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Delete) and node.lineno < stmt.lineno:
             for target in node.targets:
                 if isinstance(target, ast.Attribute) and target.attr == name and isinstance(target.value, ast.Name) \

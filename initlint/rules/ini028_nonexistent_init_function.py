@@ -10,6 +10,7 @@ from initlint.rules.ini021_deprecated_init_alias import (
     rename_attribute_fix,
     replaced_label,
 )
+from initlint.model.syntax import walk
 
 # Everything `torch.nn.init` has besides its functions: the names it imports for itself.
 _MODULE_ATTRIBUTES = frozenset({"math", "warnings", "torch", "Tensor", "Optional", "Callable", "Literal", "ParamSpec",
@@ -188,7 +189,7 @@ def _guarded(model, node: ast.AST) -> bool:
                     return True
         if isinstance(parent, (ast.If, ast.IfExp)) and any(
                 isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "hasattr"
-                for n in ast.walk(parent.test)):
+                for n in walk(parent.test)):
             return True
         child, parent = parent, model.parents.get(parent)
     return False

@@ -11,6 +11,7 @@ from initlint.rules._structural import (
     wrapped_layer_class,
 )
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 
 class InitAfterWeightNorm(Rule):
@@ -322,11 +323,11 @@ def _rebound(site: WrapSite, ref: list[str], before: int) -> bool:
         return False
     start = line_of(site.call)
     wrap_statement_end = getattr(site.call, "end_lineno", start)
-    for node in ast.walk(site.function):
+    for node in walk(site.function):
         if isinstance(node, (ast.Assign, ast.AnnAssign, ast.For)) and wrap_statement_end < line_of(node) < before:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                for element in ast.walk(target):
+                for element in walk(target):
                     if isinstance(element, (ast.Name, ast.Attribute)) and chain(element) == ref:
                         return True
     return False

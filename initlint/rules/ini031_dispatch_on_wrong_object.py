@@ -6,6 +6,7 @@ from initlint.catalog import torch as catalog
 from initlint.model.initops import split_param_target, strip_data
 from initlint.rules import _dispatch as d
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _RECURSE_METHODS = ("children", "modules", "named_children", "named_modules")
 
@@ -206,7 +207,7 @@ class Scaled(nn.Linear):
             conditions = d.path_conditions(model, op.node, holder)
             if not conditions or conditions == d.GUARD_TRY:
                 continue
-            if not any(_test_subject(sub) == variable for test, _ in conditions for sub in ast.walk(test)):
+            if not any(_test_subject(sub) == variable for test, _ in conditions for sub in walk(test)):
                 continue
             if klass is None or klass.node is not klass_node or d.class_declares(klass, param, set()) is not False:
                 continue
@@ -251,7 +252,7 @@ def _how(site) -> str:
 
 def _recurses_over(model, function, variable) -> bool:
     """`for child in m.children(): self._init(child)`: the function walks the module tree through `variable`."""
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Call) \
                 and isinstance(node.iter.func, ast.Attribute) and node.iter.func.attr in _RECURSE_METHODS \
                 and isinstance(node.iter.func.value, ast.Name) and node.iter.func.value.id == variable:
@@ -263,7 +264,7 @@ def _dispatch_tests(model, holder):
     """Tests that pick modules, with the name they test: isinstance, type(), class names, hasattr/getattr on a
     parameter, `x.bias is not None`."""
     out = []
-    for node in ast.walk(holder):
+    for node in walk(holder):
         if not d.inside(model, node, holder) and node is not holder:
             continue
         subject = _test_subject(node)
@@ -349,7 +350,7 @@ def _builds_submodules(klass) -> bool:
 
 def _bound_outside(model, holder, name: str) -> bool:
     """`name` is not bound inside the holder's body (it is the loop's model, a parameter of the function)."""
-    for node in ast.walk(holder):
+    for node in walk(holder):
         if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) \
                 and d.inside(model, node, holder):
             return False

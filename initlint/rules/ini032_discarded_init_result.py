@@ -6,6 +6,7 @@ from initlint.catalog import torch as catalog
 from initlint.model.initops import strip_data
 from initlint.rules import _dispatch as d
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 # torch functions that build a new tensor (never write their argument)
 _TORCH_NEW_TENSOR = frozenset({
@@ -161,7 +162,7 @@ def init_weights(m):
         """The parameter-like tensor an expression is (`m.weight`, `p` of a parameters() loop), as written."""
         if expr is None:
             return None
-        candidates = [expr] if whole else [n for n in ast.walk(expr) if isinstance(n, (ast.Attribute, ast.Name))]
+        candidates = [expr] if whole else [n for n in walk(expr) if isinstance(n, (ast.Attribute, ast.Name))]
         for node in candidates:
             base, _ = strip_data(node)
             while isinstance(base, ast.Subscript):

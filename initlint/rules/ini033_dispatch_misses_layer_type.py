@@ -8,6 +8,7 @@ from initlint.rules._structural import (
     isinstance_classes, layer_class, method_owner, ops_in, short_name,
 )
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 
 def _siblings() -> dict[str, tuple[str, ...]]:
@@ -43,7 +44,7 @@ def isinstance_tests(model, info: DispatchInfo) -> list[tuple[ast.Call, ast.expr
     subject = info.first.param
     if not subject:
         return out
-    for node in ast.walk(function):
+    for node in walk(function):
         if not isinstance(node, ast.If) and not isinstance(node, ast.IfExp) and not isinstance(node, ast.BoolOp):
             continue
         test = node.test if isinstance(node, (ast.If, ast.IfExp)) else node
@@ -68,11 +69,11 @@ def _referenced(model, scope: ast.AST) -> frozenset:
     found = cache.get(id(scope))
     if found is None:
         inside: set[int] = set()
-        nodes = list(ast.walk(scope))
+        nodes = list(walk(scope))
         for node in nodes:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                     and node.func.id in ("isinstance", "issubclass") and len(node.args) == 2:
-                inside.update(id(n) for n in ast.walk(node.args[1]))
+                inside.update(id(n) for n in walk(node.args[1]))
         names: set = set()
         for node in nodes:
             if isinstance(node, (ast.Name, ast.Attribute)) and id(node) not in inside:

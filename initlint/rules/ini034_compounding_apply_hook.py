@@ -4,6 +4,7 @@ import ast
 
 from initlint.model.walker import FuncRef
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _ITERATORS = ("modules", "parameters", "named_parameters", "children", "named_modules", "named_children", "buffers")
 _RESCALES = ("mul_", "div_", "add_", "sub_", "clamp_", "pow_")
@@ -128,7 +129,7 @@ nn.Sequential(nn.Linear(2, 2), nn.Tanh()).apply(init)
 
 
 def _compounding(function: ast.AST, module_param: str, self_name: str | None):
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Global):
             yield node, f"mutates the global `{', '.join(node.names)}`"
         elif isinstance(node, (ast.For, ast.AsyncFor)) and _is_iteration(node.iter):
@@ -155,7 +156,7 @@ def _is_iteration(expr: ast.expr) -> bool:
 
 def _writes(body: list[ast.stmt]) -> bool:
     for statement in body:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_") \
                     and not node.func.attr.startswith("_"):
                 return True
@@ -166,7 +167,7 @@ def _writes(body: list[ast.stmt]) -> bool:
 
 def _rescales(body: list[ast.stmt]) -> bool:
     for statement in body:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _RESCALES:
                 return True
             if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Mult, ast.Div, ast.Add, ast.Sub)):

@@ -6,6 +6,7 @@ import re
 from initlint.catalog import torch as catalog
 from initlint.rules._structural import chain, enclosing_function, op_label, target_chain, unparse
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _LAYER0 = re.compile(r"^(weight|bias)_(ih|hh|hr)_l0$")
 _DEEPER = re.compile(r"_l([1-9]\d*)(_reverse)?$")
@@ -35,7 +36,7 @@ def _covers_by_loop(model, op) -> bool:
     if function is None or not target:
         return False
     module = target[:-1]
-    for node in ast.walk(function):
+    for node in walk(function):
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) >= 2 \

@@ -9,6 +9,7 @@ from initlint.rules._structural import (
     nodes_of, short_name, subclasses_in_file, unparse,
 )
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _RECURRENT = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 # Gate layout of each bias: what the LSTM forget-gate slice hits there.
@@ -273,7 +274,7 @@ class LSTMModel(_Base):
                     if short in _RECURRENT:
                         out.append((short, f"`{klass.name}.{unparse(statement.targets[0], 30)}`, line "
                                            f"{line_of(statement)}"))
-            for node in ast.walk(klass):
+            for node in walk(klass):
                 if isinstance(node, ast.Call):
                     short = short_name(model, model.names.qualname(node.func) or "")
                     if short in _RECURRENT:

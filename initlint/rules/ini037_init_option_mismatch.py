@@ -6,6 +6,7 @@ import re
 from initlint.model.entities import literal_value
 from initlint.rules._structural import INIT_OPTION_RE, nodes_of, ops_in, terminal_name
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _FAMILY_WORDS = {
     "kaiming": "kaiming", "he": "kaiming", "msra": "kaiming",
@@ -68,12 +69,12 @@ def _branch_ops(model, body: list[ast.stmt], option: ast.expr):
     dump = ast.dump(option)
     nested: list[ast.AST] = []
     for statement in body:
-        for node in ast.walk(statement):
+        for node in walk(statement):
             if isinstance(node, ast.If):
                 found = option_compare(node.test)
                 if found and ast.dump(found[0]) == dump:
                     nested.append(node)
-    skip = {id(n) for branch in nested for n in ast.walk(branch)}
+    skip = {id(n) for branch in nested for n in walk(branch)}
     out = []
     for statement in body:
         out += [op for op in ops_in(model, statement) if id(op.node) not in skip]

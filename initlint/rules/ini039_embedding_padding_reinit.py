@@ -7,6 +7,7 @@ from initlint.rules._structural import (
     RANDOM_FAMILIES, chain, enclosing_class, enclosing_function, line_of, op_label, unparse, unsubscript,
 )
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 
 def padding_arg(node) -> ast.expr | None:
@@ -24,7 +25,7 @@ def _rezeroes(model, scope: ast.AST, weight: list[str] | None, after_line: int) 
     `init.zeros_(module.weight[module.padding_idx])`, `emb.weight.data[0] = 0`), as does
     `_fill_padding_idx_with_zero()` or `reset_parameters()`.
     """
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if getattr(node, "lineno", 0) < after_line:
             continue
         if isinstance(node, ast.Call):

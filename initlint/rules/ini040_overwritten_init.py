@@ -7,6 +7,7 @@ from initlint.rules._structural import (
     chain, constant_written, enclosing_function, line_of, method_owner, op_label, unparse,
 )
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 # Ops that do not replace every value of the tensor they write.
 _NOT_OVERWRITING = frozenset({"copy_"})
@@ -287,7 +288,7 @@ def _resolve(model, expr: ast.expr, function) -> tuple[list[ModuleNode], set[str
         klass = model.classes.get(owner.name) if owner is not None else None
         node = klass.attributes.get(ref[1]) if klass is not None else None
     elif ref and len(ref) == 1 and function is not None:
-        for statement in ast.walk(function):
+        for statement in walk(function):
             if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == ref[0]
                                                          for t in statement.targets):
                 if isinstance(statement.value, ast.Call):

@@ -6,6 +6,7 @@ from initlint.model.entities import ModuleNode
 from initlint.model.walker import NodeInstance
 from initlint.rules._structural import describe_nodes, enclosing_function, line_of, op_label
 from initlint.rules.base import Rule, Violation
+from initlint.model.syntax import walk
 
 _GUARDS = ("has_uninitialized_params", "UninitializedParameter", "UninitializedBuffer", "is_lazy",
            "initialize_parameters")
@@ -17,7 +18,7 @@ def _forward_before(model, anchor: ast.AST) -> bool:
     function = enclosing_function(model, anchor)
     scope = function if function is not None else model.tree
     limit = line_of(anchor)
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if not isinstance(node, ast.Call) or line_of(node) >= limit:
             continue
         func = node.func
@@ -35,7 +36,7 @@ def _forward_before(model, anchor: ast.AST) -> bool:
 def _has_guard(model) -> bool:
     """The file checks for uninitialized parameters somewhere (`has_uninitialized_params()`,
     `isinstance(p, UninitializedParameter)`): it knows about lazy modules; trust it."""
-    for node in ast.walk(model.tree):
+    for node in walk(model.tree):
         name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
         if name in _GUARDS:
             return True
@@ -46,7 +47,7 @@ def _has_guard(model) -> bool:
 
 def _bound_to_model(model, scope: ast.AST, name: str) -> bool:
     """A local name assigned from a model class of the file (`model = Net()`) or a Sequential."""
-    for node in ast.walk(scope):
+    for node in walk(scope):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
                 and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             qualname = model.names.qualname(node.value.func) or ""
