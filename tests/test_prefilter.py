@@ -27,3 +27,21 @@ def test_the_prefilter_keeps_every_file_with_findings(name, source):
 
 def test_the_prefilter_skips_plain_python():
     assert not might_matter("import os\n\ndef main():\n    return os.getcwd()\n", EVERY_RULE)
+
+
+def test_the_prefilter_skips_a_model_whose_only_init_is_the_constructor():
+    source = textwrap.dedent("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2, bias=False)
+
+            def __call__(self, x):
+                return self.fc(x)
+    """)
+    assert not might_matter(source, EVERY_RULE)
+    assert might_matter(source + "\nnn.init.zeros_(Net().fc.weight)\n", EVERY_RULE)
+    assert might_matter(source + "\nNet().fc.weight.zero_()\n", EVERY_RULE)
+    assert might_matter(source + "\nNet().fc.weight = None\n", EVERY_RULE)  # a tensor assigned to a parameter
