@@ -6,7 +6,8 @@ import codecs
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from initlint.findings import Position
 
@@ -43,17 +44,20 @@ def decode_source(data: bytes) -> tuple[str, str, bool]:
 
 @dataclass
 class SourceFile:
-    """One file's text, with the line table positions are computed from."""
+    """One file's text, with the line table positions are computed from (split on first use: most files
+    analysed have no finding)."""
 
     path: str
     text: str
-    lines: list[str] = field(init=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def lines(self) -> list[str]:
         # Only the line breaks Python itself knows: str.splitlines() would also split at form feeds.
-        self.lines = _LINE_BREAK.split(self.text)
-        if self.lines and self.lines[-1] == "":
-            self.lines.pop()
+        text = self.text
+        lines = text.split("\n") if "\r" not in text else _LINE_BREAK.split(text)
+        if lines and lines[-1] == "":
+            lines.pop()
+        return lines
 
     def line(self, row: int) -> str:
         return self.lines[row - 1] if 0 < row <= len(self.lines) else ""

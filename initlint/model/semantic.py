@@ -351,7 +351,7 @@ class NodeIndex:
         # of every file, and only the fields that can hold child nodes are read (per node type, once).
         by_type: dict[type, list[ast.AST]] = {}
         parents: dict[ast.AST, ast.AST] = {}
-        AST, skip, known = ast.AST, SKIP, CHILD_FIELDS
+        AST, known = ast.AST, CHILD_FIELDS
         stack: list[ast.AST] = [tree]
         pop, push = stack.pop, stack.extend
         while stack:
@@ -365,19 +365,22 @@ class NodeIndex:
             fields = known.get(kind)
             if fields is None:
                 fields = child_fields(kind)
+            if not fields:
+                continue
             children = []
             for name in fields:
-                value = getattr(node, name, None)
+                value = getattr(node, name)  # a parsed tree has every field
                 if type(value) is list:
                     for item in value:
-                        if isinstance(item, AST) and not isinstance(item, skip):
+                        if isinstance(item, AST):
                             parents[item] = node
                             children.append(item)
-                elif isinstance(value, AST) and not isinstance(value, skip):
+                elif value is not None and isinstance(value, AST):
                     parents[value] = node
                     children.append(value)
-            children.reverse()
-            push(children)
+            if children:
+                children.reverse()
+                push(children)
         # Pre-order already gives source order for most types; calls must be exactly ordered (bisect by line).
         for kind in (ast.Call, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Import, ast.ImportFrom):
             nodes = by_type.get(kind)

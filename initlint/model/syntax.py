@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import ast
 
-# Shared singletons (`ctx`, operators) and fields that never hold a child node: never visited.
+# The shared context and operator singletons, never visited: the fields that hold them (`ctx`, `op`, `ops`) are
+# skipped with those that never hold a node, so every node a child field holds is a real child.
 SKIP = (ast.Load, ast.Store, ast.Del, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
-_SCALAR_FIELDS = frozenset({"ctx", "op", "id", "attr", "name", "arg", "module", "level", "asname", "kind",
+_SCALAR_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "name", "arg", "module", "level", "asname", "kind",
                             "type_comment", "conversion", "is_async", "simple"})
 CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -28,7 +29,7 @@ def child_fields(kind: type) -> tuple[str, ...]:
 
 def walk(node: ast.AST) -> list[ast.AST]:
     """`node` and every node below it, breadth first as `ast.walk` gives them, minus contexts and operators."""
-    AST, skip, known = ast.AST, SKIP, CHILD_FIELDS
+    AST, known = ast.AST, CHILD_FIELDS
     out = [node]
     add = out.append
     index = 0
@@ -43,8 +44,8 @@ def walk(node: ast.AST) -> list[ast.AST]:
             value = getattr(current, name, None)
             if type(value) is list:
                 for item in value:
-                    if isinstance(item, AST) and not isinstance(item, skip):
+                    if isinstance(item, AST):  # not a name of `global`, not a missing dict key
                         add(item)
-            elif value is not None and isinstance(value, AST) and not isinstance(value, skip):
+            elif value is not None and isinstance(value, AST):
                 add(value)
     return out
