@@ -38,6 +38,19 @@ class UsageError(Exception):
     """A command line that cannot be acted on; reported in one line, exit status 2."""
 
 
+def run() -> None:
+    """The `initlint` command: `main()`, then exit without tearing the interpreter down. Freeing every parsed
+    tree and module one object at a time took a quarter of a one-file run; the OS takes the memory back at
+    once (mypy exits the same way)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # the reader went away or the stream is closed: nothing left to say
+        pass
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line `argv` (default `sys.argv[1:]`) and return the exit status. Never raises."""
     _escape_unencodable_output()

@@ -123,7 +123,7 @@ def _run_rules(source: SourceFile, tree: ast.Module, settings: Settings, project
                 start=start, end=end, noqa_row=start.row, fix=violation.fix, source_line=source.line(start.row),
             ))
     if dependencies is not None and program is not None:
-        dependencies.update(program.dependencies)
+        dependencies.update(program.dependency_digests())
     model.release()
     unique = {(f.path, f.code, f.start, f.message): f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)

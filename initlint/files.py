@@ -8,11 +8,13 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-
-from pathspec import GitIgnoreSpec
+from typing import TYPE_CHECKING
 
 from initlint.findings import FileError
 from initlint.source import DecodeError, decode_source
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 GITIGNORE = ".gitignore"
 VENV_MARKER = "pyvenv.cfg"
@@ -121,7 +123,7 @@ class IgnoreFile:
     """The patterns of one `.gitignore`, which apply to paths below `base` (an absolute directory)."""
 
     base: str
-    spec: GitIgnoreSpec
+    spec: "GitIgnoreSpec"
 
     def decision(self, absolute_path: str, is_dir: bool) -> bool | None:
         """True if ignored, False if re-included by a `!` pattern, None if no pattern matches."""
@@ -290,7 +292,10 @@ def _load_ignore_file(directory_absolute: str) -> tuple[IgnoreFile, ...]:
     """The `.gitignore` in this directory, or nothing if it cannot be read."""
     try:
         with open(os.path.join(directory_absolute, GITIGNORE), encoding="utf-8", errors="replace") as stream:
-            spec = GitIgnoreSpec.from_lines(stream.read().splitlines())
+            lines = stream.read().splitlines()
+        from pathspec import GitIgnoreSpec  # imported only where there is a .gitignore (start-up time)
+
+        spec = GitIgnoreSpec.from_lines(lines)
     except (OSError, ValueError):  # unreadable, or a pattern pathspec rejects
         return ()
     return (IgnoreFile(directory_absolute, spec),) if spec.patterns else ()

@@ -17,7 +17,6 @@ both provide, an import cycle, a missing module or an unknown name resolves to n
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 import re
 from collections import OrderedDict
@@ -52,11 +51,15 @@ class Unit:
     index is built the first time a position in this file is needed."""
 
     path: str
-    digest: str
+    data: bytes  # the bytes parsed, hashed only when a cache asks what the result depends on
     source: "SourceFile"
     tree: ast.Module
     names: Names
     class_defs: list[ast.ClassDef]
+
+    @cached_property
+    def digest(self) -> str:
+        return _sha256(self.data)
 
     @cached_property
     def index(self) -> "NodeIndex":
@@ -113,8 +116,9 @@ class Project:
         except OSError:
             data = None
         if data is not None:
-            self._digests[path] = (signature, hashlib.sha256(data).hexdigest())
             unit = self._parse(path, data)
+            if unit is None:
+                self._digests[path] = (signature, _sha256(data))
         else:
             self._digests[path] = (signature, None)
         self._remember(path, signature, unit)
@@ -148,9 +152,8 @@ class Project:
             del self._units[path]
             self._unit_chars -= len(known[1].source.text) if known[1] is not None else 0
         imports, classes = _module_level(tree)
-        self._digests[path] = (signature, hashlib.sha256(data).hexdigest())
-        self._remember(path, signature, Unit(path, self._digests[path][1], SourceFile(path, text), tree,
-                                             Names(tree, imports=imports), classes))
+        self._remember(path, signature, Unit(path, data, SourceFile(path, text), tree, Names(tree, imports=imports),
+                                             classes))
 
     def outline(self, path: str) -> tuple | None:
         """The file read without parsing (see `_outline`), kept while its stat signature holds."""
@@ -180,12 +183,15 @@ class Project:
         """The sha256 of the file's bytes now (None when it cannot be read), as the cache compares them."""
         path = os.path.abspath(path)
         signature = _signature(path)
+        parsed = self._units.get(path)
+        if parsed is not None and parsed[0] == signature and parsed[1] is not None:
+            return parsed[1].digest
         known = self._digests.get(path)
         if known is not None and known[0] == signature:
             return known[1]
         try:
             with open(path, "rb") as handle:
-                digest = hashlib.sha256(handle.read()).hexdigest()
+                digest = _sha256(handle.read())
         except OSError:
             digest = None
         self._digests[path] = (signature, digest)
@@ -201,8 +207,7 @@ class Project:
         except (DecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         imports, classes = _module_level(tree)
-        return Unit(path, hashlib.sha256(data).hexdigest(), SourceFile(path, text), tree,
-                    Names(tree, imports=imports), classes)
+        return Unit(path, data, SourceFile(path, text), tree, Names(tree, imports=imports), classes)
 
     # ----------------------------------------------------------------------------- modules
 
@@ -262,7 +267,7 @@ class Program:
     project: Project
     model: "FileModel"
     homes: dict[str, "FileModel | None"] = field(default_factory=dict)
-    dependencies: dict[str, str | None] = field(default_factory=dict)  # path -> digest, for the cache
+    dependencies: dict[str, "Unit | str | None"] = field(default_factory=dict)  # path -> its unit (or digest)
     entries: dict[str, ast.AST] = field(default_factory=dict)  # other file -> the call here that first reached it
     node_entries: dict[int, ast.AST] = field(default_factory=dict)  # a node of another file -> the call here
     foreign_classes: list["ClassModel"] = field(default_factory=list)
@@ -288,7 +293,7 @@ class Program:
 
         self.homes[path] = None  # a cycle back here resolves to nothing
         unit = self.project.unit(path)
-        self.dependencies[path] = unit.digest if unit is not None else self.project.digest(path)
+        self.dependencies[path] = unit if unit is not None else self.project.digest(path)
         if unit is None:
             return None
         home = FileModel.skeleton(unit, self)
@@ -296,6 +301,10 @@ class Program:
         self.homes[path] = home
         home.collect_definitions()
         return home
+
+    def dependency_digests(self) -> dict[str, str | None]:
+        """The digest of every other file the result depends on (None: missing), for the cache."""
+        return {path: value.digest if isinstance(value, Unit) else value for path, value in self.dependencies.items()}
 
     def release(self) -> None:
         """Forget what this analysis reached (its files refer back to this program: a cycle otherwise)."""
@@ -470,6 +479,12 @@ def _module_level(tree: ast.Module) -> tuple[list[ast.stmt], list[ast.ClassDef]]
             for handler in getattr(statement, "handlers", []):
                 stack.extend(reversed(handler.body))
     return imports, classes
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib  # only runs that cache ask for digests (start-up time)
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _signature(path: str) -> tuple:

@@ -2,20 +2,17 @@
 
 The cache key covers the file's bytes, its path (findings name it), the effective settings and a fingerprint
 of initlint's own code; an entry also lists the digest of every other project file its findings depend on
-(project-wide analysis), and is served only while each of those is unchanged, so a stale entry is never used. Entries are written through a temporary file
-and renamed, so concurrent runs are safe; a corrupted or truncated entry is ignored and rewritten; an
-unwritable cache directory just means no caching.
+(project-wide analysis), and is served only while each of those is unchanged, so a stale entry is never used.
+Entries are written through a temporary file and renamed, so concurrent runs are safe; a corrupted or truncated
+entry is ignored and rewritten; an unwritable cache directory just means no caching.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from functools import lru_cache
-from pathlib import Path
 from typing import Callable
 
 from initlint.findings import Edit, FileError, Finding, Fix, Position
@@ -31,6 +28,9 @@ Result = tuple[str, list[Finding], list[FileError]]
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """A hash of initlint's own source: any change to the linter invalidates every cache entry."""
+    import hashlib
+    from pathlib import Path
+
     digest = hashlib.sha256(str(CACHE_FORMAT).encode())
     root = Path(__file__).resolve().parent
     for path in sorted(root.rglob("*.py")):
@@ -46,11 +46,15 @@ def settings_fingerprint(settings: Settings) -> str:
 
 class Cache:
     def __init__(self, directory: str | os.PathLike, settings: Settings) -> None:
-        self.directory = Path(directory)
+        import hashlib  # imported by the runs that cache only (start-up time)
+
+        self.directory = os.fspath(directory)
         self.prefix = hashlib.sha256((code_fingerprint() + settings_fingerprint(settings)).encode()).hexdigest()
         self.writable = True
 
     def key(self, path: str, data: bytes) -> str:
+        import hashlib
+
         digest = hashlib.sha256(self.prefix.encode())
         digest.update(os.path.abspath(path).encode())
         digest.update(b"\0")
@@ -60,9 +64,10 @@ class Cache:
     def get(self, key: str, digest: Callable[[str], str | None] | None = None
             ) -> tuple[list[Finding], list[FileError]] | None:
         """The entry for `key`, if every dependency it lists still has the digest it had (`digest(path)`)."""
-        entry = self.directory / key[:2] / f"{key}.json"
+        entry = os.path.join(self.directory, key[:2], f"{key}.json")
         try:
-            payload = json.loads(entry.read_text(encoding="utf-8"))
+            with open(entry, encoding="utf-8") as stream:
+                payload = json.loads(stream.read())
             dependencies = payload.get("dependencies") or {}
             if dependencies and (digest is None or any(digest(path) != value for path, value in dependencies.items())):
                 return None  # a file it depends on changed
@@ -75,18 +80,21 @@ class Cache:
             dependencies: dict[str, str | None] | None = None) -> None:
         if not self.writable or any(error.internal for error in errors):
             return
-        folder = self.directory / key[:2]
+        import tempfile
+
+        folder = os.path.join(self.directory, key[:2])
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            gitignore = self.directory / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("*\n")
+            os.makedirs(folder, exist_ok=True)
+            gitignore = os.path.join(self.directory, ".gitignore")
+            if not os.path.exists(gitignore):
+                with open(gitignore, "w", encoding="utf-8") as stream:
+                    stream.write("*\n")
             payload = json.dumps({"findings": [asdict(f) for f in findings], "errors": [asdict(e) for e in errors],
                                   "dependencies": dependencies or {}})
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(payload)
-            os.replace(temp, folder / f"{key}.json")
+            os.replace(temp, os.path.join(folder, f"{key}.json"))
         except OSError:
             self.writable = False  # read-only or full: run on without caching
 
@@ -139,7 +147,7 @@ def lint_one(path: str, settings: Settings, cache_dir: str | None, project: bool
     text, error = read_source(path)
     if error is not None:
         return path, [], [error]
-    dependencies: dict = {}
+    dependencies: dict | None = {} if cache else None  # what the cache entry must check, when there is one
     findings, errors = lint_text(path, text, settings, project, dependencies)
     if cache:
         cache.put(key, findings, errors, dependencies)

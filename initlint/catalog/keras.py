@@ -23,8 +23,8 @@ from initlint.catalog.torch import (
     FAM_ORTHOGONAL, FAM_TRUNC_NORMAL, FAM_UNIFORM, FAM_VARIANCE_SCALING, FAM_XAVIER, HE, LINEAR, NORM,
     OUTPUT, PARAM_ACTIVATION, RECURRENT, RECURRENT_CELL, XAVIER, ActivationSpec, InitFunctionSpec, LayerSpec, ParamSpec,
 )
+from initlint.model.keras_names import FRAMEWORK
 
-FRAMEWORK = "keras"
 KERAS_VERSION = "3.15.1"
 
 # ---------------------------------------------------------------------------------------------- layers

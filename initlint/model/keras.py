@@ -22,19 +22,16 @@ from initlint.model.entities import (
     ModuleNode, literal_value,
 )
 from initlint.model.flow import EMPTY, Flow
+from initlint.model.keras_names import (  # noqa: F401 (is_keras, layer_key, mentions_keras: also read from here)
+    FRAMEWORK, canonical, imports_keras, is_keras, layer_key, mentions_keras,
+)
 
 if TYPE_CHECKING:
     from initlint.model.semantic import FileModel
 
-FRAMEWORK = kc.FRAMEWORK
 MAX_DEPTH = 8
 MAX_STEPS = 60_000  # statements executed per file: a budget against pathological nesting
 MAX_UNROLL = 8  # literal lists iterated element by element up to this length
-
-
-def mentions_keras(text: str) -> bool:
-    """The cheap pre-check: only files that name keras or tensorflow get the Keras analysis."""
-    return "keras" in text or "tensorflow" in text
 
 
 # --------------------------------------------------------------------------------------- model data
@@ -100,51 +97,11 @@ class KerasModel:
         return [n for n in self.nodes if n.kind == LAYER and n.spec is not None]
 
 
-def is_keras(thing) -> bool:
-    """A Keras node or init op (as opposed to a PyTorch one)."""
-    return getattr(thing, "framework", None) == FRAMEWORK
-
-
 # ------------------------------------------------------------------------------------------- names
 
-_PREFIXES = (
-    ("tensorflow.python.keras.", "keras."), ("tensorflow.compat.v1.keras.", "keras."),
-    ("tensorflow.compat.v2.keras.", "keras."), ("tensorflow.keras.", "keras."), ("tf_keras.src.", "keras."),
-    ("tf_keras.", "keras."), ("keras.src.", "keras."), ("keras.api._v2.keras.", "keras."), ("keras.api.", "keras."),
-    ("keras._tf_keras.keras.", "keras."), ("tensorflow.initializers.", "keras.initializers."),
-)
-_FRAMEWORK_MODULES = frozenset({"keras", "tensorflow", "tf_keras"})
 # Constructor arguments kept as node flags besides those the catalog's parameters depend on (fan-in, presence).
 _SHAPE_FLAGS = frozenset({"kernel_size", "groups", "depth_multiplier"})
 _BUILDING = ("keras.layers.", "keras.models.", "keras.initializers.")
-_EXACT = {"tensorflow.keras": "keras", "tf_keras": "keras", "keras.src": "keras", "tensorflow.python.keras": "keras",
-          "keras.api": "keras"}
-_PACKAGES = ("layers", "initializers", "activations", "ops", "models", "random", "utils", "backend", "regularizers")
-_TOP = {"keras.Sequential": "keras.models.Sequential", "keras.Model": "keras.models.Model",
-        "keras.Input": "keras.layers.Input", "keras.models.Functional": "keras.models.Functional",
-        "keras.engine.Model": "keras.models.Model", "keras.engine.Layer": "keras.layers.Layer"}
-
-
-def canonical(qualname: str | None) -> str | None:
-    """`tensorflow.keras.layers.Dense`, `keras.src.layers.core.dense.Dense`, `tf_keras.layers.Dense` -> `keras.layers.Dense`."""
-    if not qualname:
-        return qualname
-    q = _EXACT.get(qualname, qualname)
-    for prefix, replacement in _PREFIXES:
-        if q.startswith(prefix):
-            q = replacement + q[len(prefix):]
-            break
-    if q.startswith("keras.engine."):
-        last = q.rsplit(".", 1)[1]
-        if last in kc.MODEL_CLASSES or last in kc.SEQUENTIAL_CLASSES:
-            return "keras.models." + last
-        return "keras.layers." + last
-    for package in _PACKAGES:
-        stem = f"keras.{package}."
-        if q.startswith(stem) and q.count(".") > 2:
-            q = stem + q.rsplit(".", 1)[1]
-            break
-    return _TOP.get(q, q)
 
 
 class KerasNames:
@@ -154,7 +111,7 @@ class KerasNames:
         self.names = names
         modules = list(names.aliases.values()) + list(names.star_modules)
         self.tf_keras = any(m == "tf_keras" or m.startswith("tf_keras.") for m in modules)
-        self.imports_keras = any(m.split(".", 1)[0] in _FRAMEWORK_MODULES for m in modules)
+        self.imports_keras = imports_keras(names)
         self.star = [canonical(m) for m in names.star_modules if (canonical(m) or "").startswith("keras")]
 
     def of(self, expr: ast.AST | None) -> str | None:
@@ -1874,11 +1831,6 @@ def _describe_constructor(node: ast.Call, values: dict) -> str:
     if len(first) > 20:
         first = "..."
     return f"{callee}({first})"
-
-
-def layer_key(node: ModuleNode) -> str:
-    """What a C_LAYER consumer calls the layer it enters (unique for Keras nodes, whose displays may repeat)."""
-    return f"keras-node:{id(node)}" if is_keras(node) else node.display
 
 
 def _flow(value) -> Flow:

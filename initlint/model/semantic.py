@@ -22,13 +22,14 @@ from initlint.model.entities import (
 )
 from initlint.model.flow import FlowAnalysis
 from initlint.model.initops import parse_init_call
-from initlint.model.keras import KerasModel, build_keras, mentions_keras
+from initlint.model.keras_names import imports_keras, mentions_keras
 from initlint.model.names import Names, torch_nn_name
 from initlint.model.syntax import CHILD_FIELDS, SKIP, child_fields
 from initlint.model.walker import Frame, Walker
 from initlint.source import SourceFile
 
 if TYPE_CHECKING:
+    from initlint.model.keras import KerasModel
     from initlint.project import Program, Project
 
 _MODULE_BASES = frozenset({"Module"}) | catalog.CONTAINERS
@@ -88,7 +89,9 @@ class FileModel:
             flow.run_standalone(node)
         flow.finish_roots([*model.classes.values(), *foreign])
         flow.mark_heads_behind_activations()
-        if mentions_keras(source.text):
+        if mentions_keras(source.text) and imports_keras(model.names):  # not for a URL in a docstring
+            from initlint.model.keras import build_keras  # PyTorch-only runs never load the Keras analysis
+
             model.keras = build_keras(model)
         return model
 

@@ -51,14 +51,22 @@ def use_color(stream) -> bool:
     return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
 
 
-def _formatters() -> dict[str, Callable[..., str]]:
-    from initlint.report import github, json, junit, sarif, text
+# Each format's module and function: only the one asked for is imported (start-up time).
+_FORMATTERS = {
+    "full": ("text", "render_full"), "concise": ("text", "render_concise"), "pylint": ("text", "render_pylint"),
+    "json": ("json", "render_json"), "json-lines": ("json", "render_json_lines"),
+    "github": ("github", "render_github"), "sarif": ("sarif", "render_sarif"), "junit": ("junit", "render_junit"),
+}
 
-    return {
-        "full": text.render_full, "concise": text.render_concise, "pylint": text.render_pylint,
-        "json": json.render_json, "json-lines": json.render_json_lines,
-        "github": github.render_github, "sarif": sarif.render_sarif, "junit": junit.render_junit,
-    }
+
+def _formatter(output_format: str) -> Callable[..., str] | None:
+    import importlib
+
+    known = _FORMATTERS.get(output_format)
+    if known is None:
+        return None
+    module, function = known
+    return getattr(importlib.import_module(f"initlint.report.{module}"), function)
 
 
 def render(findings: list[Finding], output_format: str, *, unchecked: int = 0, quiet: bool = False,
@@ -66,7 +74,7 @@ def render(findings: list[Finding], output_format: str, *, unchecked: int = 0, q
     """The whole report as text. `unchecked` counts the paths that could not be checked."""
     from initlint.report import text
 
-    formatter = _formatters().get(output_format)
+    formatter = _formatter(output_format)
     if formatter is None:
         raise ValueError(f"unknown output format {output_format!r}")
     if output_format in HUMAN_FORMATS:

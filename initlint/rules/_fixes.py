@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
-from initlint.catalog import keras as keras_catalog
 from initlint.catalog import torch as catalog
 from initlint.fixes import UNSAFE, FixBuilder, gain_call, quote_like
 from initlint.findings import Edit, Fix
 from initlint.model.entities import F_ACTIVATION, ActivationUse, ModuleNode
-from initlint.model.keras import canonical, is_keras
+from initlint.model.keras_names import canonical, is_keras
+
+if TYPE_CHECKING:
+    from initlint.catalog.keras import KerasInitializerSpec
 
 
 def shared_by_parameter_loop(model, op) -> bool:
@@ -123,6 +126,8 @@ def fitting_init(builder: FixBuilder, op, activation: ActivationUse, message: st
 
 def keras_family_for(activation: ActivationUse) -> str | None:
     """The Keras initializer family an activation wants: he_* (ReLU family), lecun_* (SELU), glorot_* (saturating)."""
+    from initlint.catalog import keras as keras_catalog  # Keras data only where Keras code is fixed
+
     if activation.spec.relu_family:
         return keras_catalog.FITTING_FAMILY["relu"]
     if activation.spec.name == "selu":
@@ -132,8 +137,10 @@ def keras_family_for(activation: ActivationUse) -> str | None:
     return None
 
 
-def keras_target(op, family: str) -> keras_catalog.KerasInitializerSpec | None:
+def keras_target(op, family: str) -> "KerasInitializerSpec | None":
     """The named initializer of `family` with the distribution `op` draws from (LeCun: always normal, for SELU)."""
+    from initlint.catalog import keras as keras_catalog
+
     distribution = "normal" if family == "lecun" else keras_catalog.DISTRIBUTION.get(op.class_name, "uniform")
     name = keras_catalog.NAMED.get((family, distribution))
     return keras_catalog.INITIALIZERS.get(name) if name else None
@@ -213,6 +220,8 @@ def keras_default_fix(builder: FixBuilder, layers: list[ModuleNode], family: str
                       message: str) -> Fix | None:
     """Give layers left at Keras's default an explicit `kernel_initializer=` of `family`: only when every layer their
     constructor builds is among `layers` (a block builder used before ReLU and before tanh gets no fix)."""
+    from initlint.catalog import keras as keras_catalog
+
     keras_model = builder.model.keras
     if keras_model is None:
         return None

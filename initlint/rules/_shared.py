@@ -11,7 +11,7 @@ from initlint.catalog import torch as catalog
 from initlint.model.entities import (
     F_ACTIVATION, F_HEAD, ActivationUse, InitEvent, InitOp, ModuleNode, literal_value,
 )
-from initlint.model.keras import is_keras, layer_key  # noqa: F401 (layer_key: for the rules)
+from initlint.model.keras_names import is_keras, layer_key  # noqa: F401 (layer_key: for the rules)
 from initlint.model.semantic import FileModel
 
 GAIN_TOLERANCE = 0.10

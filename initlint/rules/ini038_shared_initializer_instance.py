@@ -4,7 +4,7 @@ import ast
 
 from initlint.fixes import UNSAFE, FixBuilder
 from initlint.model.entities import literal_value
-from initlint.model.keras import canonical
+from initlint.model.keras_names import canonical
 from initlint.rules.base import Rule, Violation
 
 
