@@ -98,3 +98,18 @@ def test_verify_errors_are_one_line(tmp_path):
     result = initlint(tmp_path, "verify", "broken.py:Net", "--input-shape", "1,4")
     assert result.returncode == 2
     assert result.stderr.decode().strip() == "error: broken.py: importing it raised ImportError: no such thing"
+
+
+def test_the_command_writes_all_its_output_before_its_fast_exit(tmp_path):
+    # `initlint` exits with os._exit (no interpreter teardown): a report larger than a pipe's buffer must still
+    # arrive whole, with the exit status of the findings.
+    layers = "".join(f"        self.fc{i} = nn.Linear(8, 8)\n        nn.init.xavier_uniform_(self.fc{i}.weight)\n"
+                     for i in range(300))
+    calls = "".join(f"        x = torch.relu(self.fc{i}(x))\n" for i in range(300))
+    (tmp_path / "big.py").write_text(
+        "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        f"        super().__init__()\n{layers}\n    def forward(self, x):\n{calls}        return x\n")
+    result = initlint(tmp_path, "check", "--output-format", "json", "big.py")
+    assert result.returncode == 1
+    assert len(result.stdout) > 65536
+    assert sum(f["code"] == "INI001" for f in json.loads(result.stdout)) == 300
