@@ -434,11 +434,11 @@ class Program:
 
     def note_entry(self, home: "FileModel", site: ast.AST | None) -> None:
         if site is not None and home is not self.model:
-            self.entries.setdefault(os.path.realpath(home.source.path), site)
+            self.entries.setdefault(home.source.path, site)  # another file's path is already a real path
 
     def entry_for(self, node: ast.AST, home: "FileModel") -> ast.AST | None:
         """The call in the linted file through which the analysis reached `node` of another file."""
-        return self.node_entries.get(id(node)) or self.entries.get(os.path.realpath(home.source.path))
+        return self.node_entries.get(id(node)) or self.entries.get(home.source.path)
 
 
 _TOP_LEVEL_DEFINITION = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.M)
