@@ -288,24 +288,21 @@ class FileModel:
 
     def all_nodes(self) -> list[ModuleNode]:
         """Every module node in the file's models, each once."""
+        # Depth first, each node before its children, written without a recursive closure: that would be a
+        # reference cycle per call, keeping every node alive until the cycle collector runs.
         seen: set[int] = set()
         out: list[ModuleNode] = []
-
-        def visit(node: ModuleNode) -> None:
+        roots = [child for klass in self.classes.values() for child in klass.children]
+        roots += self.standalone
+        roots += [node for node, _event in self.events]
+        stack = roots[::-1]
+        while stack:
+            node = stack.pop()
             if id(node) in seen:
-                return
+                continue
             seen.add(id(node))
             out.append(node)
-            for child in node.children:
-                visit(child)
-
-        for klass in self.classes.values():
-            for child in klass.children:
-                visit(child)
-        for node in self.standalone:
-            visit(node)
-        for node, _event in self.events:
-            visit(node)
+            stack.extend(reversed(node.children))
         return out
 
     def layers(self) -> list[ModuleNode]:

@@ -1,0 +1,38 @@
+"""The `initlint` command runs with the cycle collector off (runner.tune_gc): an analysis must free what it
+built by reference counting alone, leaving no reference cycle of model objects behind."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from initlint.engine import lint_source
+from initlint.project import Project
+from initlint.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+MODEL_TYPES = ("ModuleNode", "ClassModel", "FileModel", "Program", "InitEvent", "InitOp", "Consumer", "Walker")
+PYTORCH_FIXTURES = [path for path in sorted(FIXTURES.glob("*.py")) if "keras" not in path.name]
+
+
+@pytest.mark.parametrize("path", PYTORCH_FIXTURES, ids=lambda path: path.name)
+def test_an_analysis_leaves_no_reference_cycles(path):
+    project = Project((str(path.parent),))
+    text = path.read_text(encoding="utf-8")
+    lint_source(str(path), text, Settings(), project=project)  # warm up: imports, caches
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        lint_source(str(path), text, Settings(), project=project)
+        gc.collect()
+        left = sorted({type(obj).__name__ for obj in gc.garbage} & set(MODEL_TYPES))
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert left == []
