@@ -14,10 +14,10 @@ from initlint.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MODEL_TYPES = ("ModuleNode", "ClassModel", "FileModel", "Program", "InitEvent", "InitOp", "Consumer", "Walker")
-PYTORCH_FIXTURES = [path for path in sorted(FIXTURES.glob("*.py")) if "keras" not in path.name]
+FIXTURES_PY = sorted(FIXTURES.glob("*.py"))
 
 
-@pytest.mark.parametrize("path", PYTORCH_FIXTURES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", FIXTURES_PY, ids=lambda path: path.name)
 def test_an_analysis_leaves_no_reference_cycles(path):
     project = Project((str(path.parent),))
     text = path.read_text(encoding="utf-8")

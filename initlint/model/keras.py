@@ -314,6 +314,7 @@ class KerasBuilder:
         self.names = KerasNames(model.names)
         self.result = KerasModel(self.names.tf_keras, resolver=self.names)
         self.module = Scope(owner="")
+        self.scopes: list[Scope] = [self.module]  # cleared after the build: functions and scopes refer to each other
         self.steps = 0
         self.depth = 0
         self.stack: list[ast.AST] = []
@@ -327,6 +328,26 @@ class KerasBuilder:
         self.referenced: set[str] = set()
         self.seen_classes: set[str] = set()
         self.dead = False  # the rest of the current block is unreachable (after a `return`)
+
+    def _scope(self, parent: Scope, owner: str) -> Scope:
+        scope = Scope(parent, owner=owner)
+        self.scopes.append(scope)
+        return scope
+
+    def release(self) -> None:
+        """Break the reference cycles between scopes and the functions and classes defined in them, so the
+        build is freed without the cycle collector (off in the `initlint` command)."""
+        classes = [*self.classes.values(), *(value for scope in self.scopes for value in scope.vars.values()
+                                             if isinstance(value, KClass))]
+        for klass in classes:
+            for instance in klass.instances:
+                instance.attrs.clear()
+                instance.children.clear()
+            klass.instances.clear()
+        for scope in self.scopes:
+            scope.vars.clear()
+        self.scopes.clear()
+        self.classes.clear()
 
     # ---------------------------------------------------------------------------------- entry
 
@@ -428,7 +449,7 @@ class KerasBuilder:
 
     def _run_root_function(self, function: ast.FunctionDef) -> None:
         self.called_functions.add(id(function))
-        scope = Scope(self.module, owner=function.name)
+        scope = self._scope(self.module, function.name)
         self._bind_defaults(function.args, scope, site=function)
         out = self._run_function_body(function, scope, function)
         flow = _flow(out)
@@ -751,7 +772,7 @@ class KerasBuilder:
         return UNKNOWN
 
     def _comprehension(self, expr, scope: Scope):
-        inner = Scope(scope, scope.owner)
+        inner = self._scope(scope, scope.owner)
         inner.vars = {}
         items = []
         generator = expr.generators[0]
@@ -861,7 +882,7 @@ class KerasBuilder:
             if func.bound.built:
                 return Lit(None)
             func.bound.built = True
-        scope = Scope(func.scope, owner=func.klass.name if func.klass is not None else owner)
+        scope = self._scope(func.scope, func.klass.name if func.klass is not None else owner)
         params = definition.args
         positional = params.posonlyargs + params.args
         if func.bound is not None:
@@ -1899,4 +1920,8 @@ def _shape_channels(value) -> int | None:
 
 
 def build_keras(model: "FileModel") -> KerasModel:
-    return KerasBuilder(model).build()
+    builder = KerasBuilder(model)
+    try:
+        return builder.build()
+    finally:
+        builder.release()

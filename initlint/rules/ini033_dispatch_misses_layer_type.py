@@ -93,21 +93,24 @@ def model_scopes(model, info: DispatchInfo) -> list[ast.AST]:
     if owner is None:
         return [model.tree]
     scopes: list[ast.AST] = []
-
-    def add(klass) -> None:
-        if klass is None or any(klass.node is s for s in scopes):
-            return
-        scopes.append(klass.node)
-        for base in klass.local_bases:
-            add(base)
-
-    add(model.classes.get(owner.name))
+    _add_class_scopes(scopes, model.classes.get(owner.name))
     if not scopes:
         scopes.append(owner)
     for node in info.nodes:
         if node.block is not None:
-            add(node.block)
+            _add_class_scopes(scopes, node.block)
     return scopes
+
+
+def _add_class_scopes(scopes: list[ast.AST], klass) -> None:
+    """The class and its local bases, each once, depth first."""
+    pending = [klass]
+    while pending:
+        klass = pending.pop()
+        if klass is None or any(klass.node is s for s in scopes):
+            continue
+        scopes.append(klass.node)
+        pending.extend(reversed(klass.local_bases))
 
 
 def builds_dynamically(model) -> bool:
