@@ -287,7 +287,14 @@ class FileModel:
         return parent
 
     def all_nodes(self) -> list[ModuleNode]:
-        """Every module node in the file's models, each once."""
+        """Every module node in the file's models, each once (the rules ask many times: computed once, since
+        the model does not change after it is built)."""
+        known = self.rule_cache.get("all_nodes")
+        if known is None:
+            known = self.rule_cache["all_nodes"] = self._all_nodes()
+        return known
+
+    def _all_nodes(self) -> list[ModuleNode]:
         # Depth first, each node before its children, written without a recursive closure: that would be a
         # reference cycle per call, keeping every node alive until the cycle collector runs.
         seen: set[int] = set()
@@ -306,8 +313,12 @@ class FileModel:
         return out
 
     def layers(self) -> list[ModuleNode]:
-        torch_layers = [n for n in self.all_nodes() if n.kind == LAYER and n.spec is not None]
-        return torch_layers + self.keras.layers() if self.keras is not None else torch_layers
+        known = self.rule_cache.get("layers")
+        if known is None:
+            torch_layers = [n for n in self.all_nodes() if n.kind == LAYER and n.spec is not None]
+            known = torch_layers + self.keras.layers() if self.keras is not None else torch_layers
+            self.rule_cache["layers"] = known
+        return known
 
     def owner_name(self, node: ModuleNode) -> str:
         klass = self.owner_class(node)
@@ -344,6 +355,7 @@ class NodeIndex:
     tree: ast.Module
     by_type: dict[type, list[ast.AST]]
     parents: dict[ast.AST, ast.AST]
+    _call_lines: list[int] | None = None  # the line of each call, for bisecting (built on first use)
 
     @classmethod
     def of(cls, tree: ast.Module) -> "NodeIndex":
@@ -410,7 +422,9 @@ class NodeIndex:
     def calls_within(self, node: ast.AST) -> list[ast.Call]:
         """The calls whose position lies inside `node` (a function or class), by line span."""
         start, end = node.lineno, getattr(node, "end_lineno", None) or node.lineno
-        lines = [call.lineno for call in self.calls]
+        lines = self._call_lines
+        if lines is None:
+            lines = self._call_lines = [call.lineno for call in self.calls]
         return self.calls[bisect.bisect_left(lines, start):bisect.bisect_right(lines, end)]
 
 

@@ -606,19 +606,23 @@ def _class_stores(node: ast.ClassDef) -> tuple[frozenset, bool]:
     class_targets = {id(t) for statement in node.body if isinstance(statement, (ast.Assign, ast.AnnAssign))
                      for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])}
     for sub in walk(node):
-        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
-            names.add(sub.attr)
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+        kind = type(sub)
+        if kind is ast.Attribute:
+            if type(sub.ctx) is ast.Store:
+                names.add(sub.attr)
+        elif kind is ast.Name:
+            if id(sub) in class_targets and type(sub.ctx) is ast.Store:
+                names.add(sub.id)  # a class attribute or property: `weight = property(...)`
+        elif kind is not ast.Call:
+            continue
+        elif isinstance(sub.func, ast.Attribute) \
                 and sub.func.attr in ("register_parameter", "register_buffer", "register_module", "add_module") \
                 and sub.args:
             if isinstance(sub.args[0], ast.Constant) and isinstance(sub.args[0].value, str):
                 names.add(sub.args[0].value)
             else:
                 anything = True
-        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store) and id(sub) in class_targets:
-            names.add(sub.id)  # a class attribute or property: `weight = property(...)`
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "setattr" \
-                and len(sub.args) >= 2:
+        elif isinstance(sub.func, ast.Name) and sub.func.id == "setattr" and len(sub.args) >= 2:
             if isinstance(sub.args[1], ast.Constant) and isinstance(sub.args[1].value, str):
                 names.add(sub.args[1].value)
             else:

@@ -34,17 +34,21 @@ def _init_references(model, prefix: str):
             qualname = names.qualname(node) or ""
             if qualname.startswith(prefix) and "." not in qualname[len(prefix):] and not _shadowed(model, node):
                 yield node, qualname[len(prefix):]
+    last = prefix.rstrip(".").rsplit(".", 1)[1]
     for node in nodes_of(model, ast.Attribute):
+        parent = node.value  # only `<...>.init.<name>` or `<alias of torch.nn.init>.<name>` can be under the prefix
+        if type(parent) is ast.Attribute:
+            if parent.attr != last:
+                continue
+        elif type(parent) is not ast.Name or parent.id not in heads \
+                or (names.resolve_name(parent.id) or "") + "." != prefix:
+            continue
         if not isinstance(node.ctx, ast.Load):
             continue
         head = node.value
         while isinstance(head, ast.Attribute):
             head = head.value
         if not isinstance(head, ast.Name) or head.id not in heads:
-            continue
-        parent = node.value  # only `<...>.init.<name>` or `<alias of torch.nn.init>.<name>` can be under the prefix
-        if not (isinstance(parent, ast.Attribute) and parent.attr == prefix.rstrip(".").rsplit(".", 1)[1]
-                or isinstance(parent, ast.Name) and (names.resolve_name(parent.id) or "") + "." == prefix):
             continue
         qualname = names.qualname(node) or ""
         if qualname.startswith(prefix) and "." not in qualname[len(prefix):] and not _shadowed(model, head):
