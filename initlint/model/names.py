@@ -43,12 +43,15 @@ def _canonical(qualname: str) -> str:
     return qualname
 
 
+_UNKNOWN = object()
+
+
 class Names:
     """Maps local names to qualified names using the file's import statements."""
 
     def __init__(self, tree: ast.Module, imports: list[ast.stmt] | None = None) -> None:
         self.aliases: dict[str, str] = {}
-        self._memo: dict[int, tuple] = {}
+        self._memo: dict[ast.AST, str | None] = {}
         self.star_modules: list[str] = []
         self.local_definitions: set[str] = set()
         for node in tree.body:
@@ -77,11 +80,9 @@ class Names:
     def qualname(self, expr: ast.AST | None) -> str | None:
         """The dotted qualified name an expression refers to, or None when it is not a plain dotted name.
         Remembered per expression: the walker and the rules ask about the same nodes many times."""
-        hit = self._memo.get(id(expr))
-        if hit is not None and hit[0] is expr:  # the node is held, so its id cannot name another node
-            return hit[1]
-        result = self._qualname(expr)
-        self._memo[id(expr)] = (expr, result)
+        result = self._memo.get(expr, _UNKNOWN)  # AST nodes hash by identity
+        if result is _UNKNOWN:
+            result = self._memo[expr] = self._qualname(expr)
         return result
 
     def _qualname(self, expr: ast.AST | None) -> str | None:
