@@ -132,22 +132,18 @@ def project_of(settings: Settings):
 
 def lint_one(path: str, settings: Settings, cache_dir: str | None, project: bool = True) -> Result:
     """Read, (cache-)lint one file. Runs in worker processes too, so it takes only picklable arguments."""
-    from initlint.files import read_source
+    from initlint.files import read_source_text
 
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        data = None
-    cache = Cache(cache_dir, settings) if cache_dir and data is not None else None
-    key = cache.key(path + ("" if project else "\0single"), data) if cache else ""
+    source, error = read_source_text(path)  # read once: the bytes key the cache, the text is linted
+    if error is not None:
+        return path, [], [error]
+    cache = Cache(cache_dir, settings) if cache_dir else None
+    key = cache.key(path + ("" if project else "\0single"), source.data) if cache else ""
     if cache:
         hit = cache.get(key, project_of(settings).digest if project else None)
         if hit is not None:
             return path, hit[0], hit[1]
-    text, error = read_source(path)
-    if error is not None:
-        return path, [], [error]
+    text = source.text
     dependencies: dict | None = {} if cache else None  # what the cache entry must check, when there is one
     findings, errors = lint_text(path, text, settings, project, dependencies)
     if cache:
