@@ -22,16 +22,20 @@ _FILE_NOQA_RE = re.compile(r"#\s*initlint:\s*noqa\b", re.I)
 
 _FRAMEWORK_WORDS = ("torch", "keras", "tensorflow", "import *")
 # Init vocabulary: an `init` name or an in-place `x_(` call other than the `__init__` (and `__call__(`) every
-# class has; SELU; `apply(`; lazy layers; `.data`; and what a tensor assigned to a parameter needs (INI027):
-# a registered parameter, `setattr`, or an assignment to a `weight`/`bias` attribute.
-_INIT_WORDS = ("selu", "SELU", "apply(", "Lazy", ".data", "Parameter", "setattr(", "reset_parameters")
+# class has; SELU; `apply(`; lazy layers; `.data` where there may be parameters (every layer parameter's name
+# holds `weight` or `bias`; a dataset's `self.data` does not count); and what a tensor assigned to a parameter
+# needs (INI027): a registered parameter, `setattr`, or an assignment to a `weight`/`bias` attribute.
+_INIT_WORDS = ("selu", "SELU", "apply(", "Lazy", "Parameter", "setattr(", "reset_parameters")
+_PARAMETER_WORDS = ("weight", "bias", "parameters")
 _PARAMETER_ASSIGNMENT = re.compile(r"\.\w*(?:weight|bias)\w*\s*=(?!=)")
 
 
 def _has_init_vocabulary(text: str) -> bool:
     # str.count runs at C speed; each `__init__` holds one "init" and each dunder call one "__(".
     return text.count("init") > text.count("__init__") or text.count("_(") > text.count("__(") \
-        or any(word in text for word in _INIT_WORDS) or _PARAMETER_ASSIGNMENT.search(text) is not None
+        or any(word in text for word in _INIT_WORDS) \
+        or (".data" in text and any(word in text for word in _PARAMETER_WORDS)) \
+        or _PARAMETER_ASSIGNMENT.search(text) is not None
 
 
 # Rules about a framework default need no init vocabulary, only the activation they judge.

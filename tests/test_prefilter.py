@@ -45,3 +45,18 @@ def test_the_prefilter_skips_a_model_whose_only_init_is_the_constructor():
     assert might_matter(source + "\nnn.init.zeros_(Net().fc.weight)\n", EVERY_RULE)
     assert might_matter(source + "\nNet().fc.weight.zero_()\n", EVERY_RULE)
     assert might_matter(source + "\nNet().fc.weight = None\n", EVERY_RULE)  # a tensor assigned to a parameter
+
+
+def test_the_prefilter_skips_a_dataset_whose_data_is_not_a_parameter():
+    source = textwrap.dedent("""
+        import torch
+
+        class Pairs(torch.utils.data.Dataset):
+            def __init__(self, data):
+                self.data = data
+
+            def __getitem__(self, index):
+                return torch.as_tensor(self.data[index])
+    """)
+    assert not might_matter(source, EVERY_RULE)
+    assert might_matter(source + "\nfor p in model.parameters():\n    p.data = p.data * 2\n", EVERY_RULE)
