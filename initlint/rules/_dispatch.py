@@ -575,7 +575,7 @@ def class_declares(klass: ClassModel, attr: str, seen: set) -> bool | None:
     seen.add(id(klass))
     if attr in klass.raw_params or attr in klass.attributes or attr in klass.methods:
         return True
-    if _class_body_sets(klass.node, attr):
+    if _class_body_sets(klass, attr):
         return True
     base = klass.catalog_base
     if base is not None and base in catalog.LAYERS:
@@ -592,9 +592,65 @@ def class_declares(klass: ClassModel, attr: str, seen: set) -> bool | None:
     return False
 
 
-def _class_body_sets(node: ast.ClassDef, attr: str) -> bool:
-    names, anything = _class_stores(node)
+def _class_body_sets(klass: ClassModel, attr: str) -> bool:
+    names, anything = class_stores(klass)
     return anything or attr in names
+
+
+_REGISTERING = ("register_parameter", "register_buffer", "register_module", "add_module")
+
+
+def class_stores(klass: ClassModel) -> tuple[frozenset, bool]:
+    """What `_class_stores` says of the class: for a class of the linted file, read off its node index for all
+    of the file's classes at once (a class of another file is walked, once per process)."""
+    home = klass.home
+    index = getattr(home, "index", None)
+    if index is None:
+        return _class_stores(klass.node)
+    table = home.rule_cache.get("class_stores")
+    if table is None:
+        table = home.rule_cache["class_stores"] = _stores_by_class(index)
+    return table.get(id(klass.node), (frozenset(), False))
+
+
+def _stores_by_class(index) -> dict[int, tuple[frozenset, bool]]:
+    """`_class_stores` of every class of a file, from its index: each store is credited to every class
+    around it, as a walk of each class would find it."""
+    names: dict[int, set[str]] = {id(node): set() for node in index.classes}
+    anything: set[int] = set()
+    parents = index.parents
+
+    def around(node: ast.AST):
+        parent = parents.get(node)
+        while parent is not None:
+            if type(parent) is ast.ClassDef:
+                yield id(parent)
+            parent = parents.get(parent)
+
+    for node in index.by_type.get(ast.Attribute, ()):
+        if type(node.ctx) is ast.Store:
+            for klass in around(node):
+                names[klass].add(node.attr)
+    for call in index.calls:
+        func = call.func
+        if type(func) is ast.Attribute and func.attr in _REGISTERING and call.args:
+            name = call.args[0]
+        elif type(func) is ast.Name and func.id == "setattr" and len(call.args) >= 2:
+            name = call.args[1]
+        else:
+            continue
+        literal = name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+        for klass in around(call):
+            if literal is None:
+                anything.add(klass)
+            else:
+                names[klass].add(literal)
+    for node in index.classes:  # class attributes and properties: `weight = property(...)`
+        for statement in node.body:
+            targets = statement.targets if isinstance(statement, ast.Assign) else \
+                [statement.target] if isinstance(statement, ast.AnnAssign) else []
+            names[id(node)].update(t.id for t in targets if type(t) is ast.Name)
+    return {klass: (frozenset(found), klass in anything) for klass, found in names.items()}
 
 
 @functools.lru_cache(maxsize=2048)
@@ -615,9 +671,7 @@ def _class_stores(node: ast.ClassDef) -> tuple[frozenset, bool]:
                 names.add(sub.id)  # a class attribute or property: `weight = property(...)`
         elif kind is not ast.Call:
             continue
-        elif isinstance(sub.func, ast.Attribute) \
-                and sub.func.attr in ("register_parameter", "register_buffer", "register_module", "add_module") \
-                and sub.args:
+        elif isinstance(sub.func, ast.Attribute) and sub.func.attr in _REGISTERING and sub.args:
             if isinstance(sub.args[0], ast.Constant) and isinstance(sub.args[0].value, str):
                 names.add(sub.args[0].value)
             else:
