@@ -36,3 +36,31 @@ def test_an_analysis_leaves_no_reference_cycles(path):
         if was_enabled:
             gc.enable()
     assert left == []
+
+
+def test_the_valve_collects_once_tracked_objects_have_grown(monkeypatch):
+    import weakref
+
+    from initlint import runner
+
+    class Node:
+        pass
+
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        monkeypatch.setattr(runner, "GC_VALVE", 1000)
+        cycle = Node()
+        cycle.self = cycle
+        alive = weakref.ref(cycle)
+        del cycle
+        runner._collect_if_grown()  # too little growth yet: nothing collected
+        assert alive() is not None
+        ballast = [[] for _ in range(2000)]
+        runner._collect_if_grown()
+        assert alive() is None
+        del ballast
+    finally:
+        if was_enabled:
+            gc.enable()
