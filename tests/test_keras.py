@@ -116,6 +116,15 @@ def test_pytorch_files_never_build_the_keras_model(monkeypatch):
     assert model.keras is None
 
 
+def test_a_star_import_of_keras_resolves_its_subpackages():
+    model = build("""
+        from keras import *
+        model = Sequential([layers.Dense(4, activation="relu")])
+    """)
+    assert [n.cls for n in model.layers()] == ["Dense"]
+    assert acts(model.layers()[0]) == [("relu", 0.0)]
+
+
 def test_keras_named_only_in_a_comment_builds_nothing():
     model = build("""
         # ported from the tensorflow / keras reference implementation

@@ -23,7 +23,7 @@ from initlint.model.entities import (
 )
 from initlint.model.flow import EMPTY, Flow
 from initlint.model.keras_names import (  # noqa: F401 (is_keras, layer_key, mentions_keras: also read from here)
-    FRAMEWORK, canonical, imports_keras, is_keras, layer_key, mentions_keras,
+    FRAMEWORK, PACKAGES, TOP_LEVEL, canonical, imports_keras, is_keras, layer_key, mentions_keras,
 )
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def _known(q: str | None) -> bool:
     if head == "keras.models":
         return last in kc.MODEL_CLASSES or last in kc.SEQUENTIAL_CLASSES
     if head == "keras":
-        return last in _PACKAGES or f"keras.{last}" in _TOP
+        return last in PACKAGES or f"keras.{last}" in TOP_LEVEL
     return False
 
 

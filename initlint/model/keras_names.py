@@ -43,10 +43,11 @@ _PREFIXES = (
 )
 _EXACT = {"tensorflow.keras": "keras", "tf_keras": "keras", "keras.src": "keras", "tensorflow.python.keras": "keras",
           "keras.api": "keras"}
-_PACKAGES = ("layers", "initializers", "activations", "ops", "models", "random", "utils", "backend", "regularizers")
-_TOP = {"keras.Sequential": "keras.models.Sequential", "keras.Model": "keras.models.Model",
-        "keras.Input": "keras.layers.Input", "keras.models.Functional": "keras.models.Functional",
-        "keras.engine.Model": "keras.models.Model", "keras.engine.Layer": "keras.layers.Layer"}
+# keras's subpackages, and the names keras exports at its top level, with their one spelling
+PACKAGES = ("layers", "initializers", "activations", "ops", "models", "random", "utils", "backend", "regularizers")
+TOP_LEVEL = {"keras.Sequential": "keras.models.Sequential", "keras.Model": "keras.models.Model",
+             "keras.Input": "keras.layers.Input", "keras.models.Functional": "keras.models.Functional",
+             "keras.engine.Model": "keras.models.Model", "keras.engine.Layer": "keras.layers.Layer"}
 
 
 def canonical(qualname: str | None) -> str | None:
@@ -65,9 +66,9 @@ def canonical(qualname: str | None) -> str | None:
         if last in kc.MODEL_CLASSES or last in kc.SEQUENTIAL_CLASSES:
             return "keras.models." + last
         return "keras.layers." + last
-    for package in _PACKAGES:
+    for package in PACKAGES:
         stem = f"keras.{package}."
         if q.startswith(stem) and q.count(".") > 2:
             q = stem + q.rsplit(".", 1)[1]
             break
-    return _TOP.get(q, q)
+    return TOP_LEVEL.get(q, q)
