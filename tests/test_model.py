@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import textwrap
 
-from initlint.model.entities import C_ACTIVATION, C_OUTPUT, F_ACTIVATION, F_HEAD, F_UNKNOWN
+from initlint.model.entities import C_ACTIVATION, F_ACTIVATION, F_HEAD, F_UNKNOWN
 from initlint.model.semantic import FileModel
 from initlint.source import SourceFile
 

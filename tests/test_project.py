@@ -14,7 +14,7 @@ import pytest
 import initlint.runner
 from initlint.cli import main
 from initlint.engine import lint_source, might_matter
-from initlint.project import Function, Program, Project
+from initlint.project import Function, Project
 from initlint.rules import all_rules
 from initlint.settings import Settings
 
