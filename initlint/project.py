@@ -107,8 +107,7 @@ class Project:
             self._units.move_to_end(path)
             return known[1]
         if known is not None:  # changed on disk since it was parsed
-            del self._units[path]
-            self._unit_chars -= len(known[1].source.text) if known[1] is not None else 0
+            self._forget(path)
         unit = None
         try:
             with open(path, "rb") as handle:
@@ -124,17 +123,20 @@ class Project:
         self._remember(path, signature, unit)
         return unit
 
+    def _forget(self, path: str) -> None:
+        _signature_, unit = self._units.pop(path)
+        self._unit_chars -= len(unit.source.text) if unit is not None else 0
+
     def _remember(self, path: str, signature: tuple, unit: Unit | None) -> None:
         self._units[path] = (signature, unit)
         self._unit_chars += len(unit.source.text) if unit is not None else 0
         while self._unit_chars > MAX_UNIT_CHARS and len(self._units) > 1:
-            _old, (_signature_, evicted) = self._units.popitem(last=False)  # least recently used first
-            self._unit_chars -= len(evicted.source.text) if evicted is not None else 0
+            self._forget(next(iter(self._units)))  # least recently used first
 
     def offer(self, path: str, text: str, tree: ast.Module) -> None:
         """The linted file's tree, kept for analyses that will read this file as a dependency, if `text` is
         what the disk holds (not stdin, not a fix pass)."""
-        from initlint.source import DecodeError, SourceFile, decode_source
+        from initlint.source import DecodeError, decode_source
 
         path = os.path.abspath(path)
         signature = _signature(path)
@@ -149,11 +151,8 @@ class Project:
         except (OSError, DecodeError):
             return
         if known is not None:
-            del self._units[path]
-            self._unit_chars -= len(known[1].source.text) if known[1] is not None else 0
-        imports, classes = _module_level(tree)
-        self._remember(path, signature, Unit(path, data, SourceFile(path, text), tree, Names(tree, imports=imports),
-                                             classes))
+            self._forget(path)
+        self._remember(path, signature, _unit(path, data, text, tree))
 
     def outline(self, path: str) -> tuple | None:
         """The file read without parsing (see `_outline`), kept while its stat signature holds."""
@@ -199,15 +198,14 @@ class Project:
 
     @staticmethod
     def _parse(path: str, data: bytes) -> Unit | None:
-        from initlint.source import DecodeError, SourceFile, decode_source
+        from initlint.source import DecodeError, decode_source
 
         try:
             text, _encoding, _bom = decode_source(data)
             tree = ast.parse(text, filename=path)
         except (DecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        imports, classes = _module_level(tree)
-        return Unit(path, data, SourceFile(path, text), tree, Names(tree, imports=imports), classes)
+        return _unit(path, data, text, tree)
 
     # ----------------------------------------------------------------------------- modules
 
@@ -460,6 +458,13 @@ def _outline(path: str) -> tuple | None:
     imported = frozenset(word for names in _IMPORT_STATEMENT.findall(text) for word in _WORD.findall(names))
     stars = tuple(_STAR_IMPORT.findall(text))
     return frozenset(_TOP_LEVEL_DEFINITION.findall(text)), imported, stars
+
+
+def _unit(path: str, data: bytes, text: str, tree: ast.Module) -> Unit:
+    from initlint.source import SourceFile
+
+    imports, classes = _module_level(tree)
+    return Unit(path, data, SourceFile(path, text), tree, Names(tree, imports=imports), classes)
 
 
 def _module_level(tree: ast.Module) -> tuple[list[ast.stmt], list[ast.ClassDef]]:
